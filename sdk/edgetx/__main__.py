@@ -1,0 +1,3 @@
+from edgetx.cli import main
+
+raise SystemExit(main())
