@@ -99,7 +99,9 @@ class _Fields:
         if kind is int and value < 0:
             self.fail(f"field '{self.where}{key}' must not be negative")
         if choices is not None and value not in choices:
-            self.fail(f"field '{self.where}{key}' is {value!r}; expected one of {', '.join(choices)}")
+            self.fail(
+                f"field '{self.where}{key}' is {value!r}; expected one of {', '.join(choices)}"
+            )
         return value
 
     def sub(self, key: str, optional: bool = False) -> _Fields | None:

@@ -14,7 +14,9 @@ from edgetx.errors import ToolMissing
 log = logging.getLogger("edgetx.proc")
 
 INSTALL_HINTS = {
-    "arm-none-eabi-gcc": "install it with 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi'",
+    "arm-none-eabi-gcc": (
+        "install it with 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi'"
+    ),
     "qemu-system-arm": "install it with 'apt-get install qemu-system-arm'",
     "make": "install it with 'apt-get install make'",
     "gcc": "install it with 'apt-get install gcc'",

@@ -82,7 +82,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def _round_half_away(x: float) -> int:
     """std::round / TfLiteRound: halves round away from zero."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
 
 
 def f32(x: float) -> float:

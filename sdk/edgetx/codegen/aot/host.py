@@ -42,7 +42,7 @@ class HostModel:
 def build_host(src_dir: Path, exe: Path, *, trace: bool = False, cxx: bool = False) -> Path:
     """Compile the AOT sources in src_dir with the host compiler (as C, or as C++)."""
     compiler = ["g++", "-x", "c++"] if cxx else ["gcc", "-std=c99"]
-    sources = sorted(src_dir.glob("*.c")) + [HOST_MAIN]
+    sources = [*sorted(src_dir.glob("*.c")), HOST_MAIN]
     defines = ["-DEDGETX_TRACE"] if trace else []
     proc.run([*compiler, *WARNINGS, "-O2", *defines, f"-I{src_dir}", *sources, "-o", exe])
     return exe

@@ -1,0 +1,125 @@
+"""The edgetx command line: a thin layer over the library.
+
+Every user-facing failure is an EdgetxError; it is printed as one line and
+mapped to its exit code here, in one place. Heavy dependencies are imported
+by the command that needs them, so build/flash/hil never load TensorFlow or torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from edgetx import __version__
+from edgetx.errors import EdgetxError
+
+
+def _convert(args: argparse.Namespace) -> None:
+    from edgetx_converters import convert
+
+    report = convert(args.model, args.calib, args.out, eval_data=args.eval)
+    line = f"wrote {args.out}: {report['tflite_bytes']} bytes, arena {report['tflm_arena_bytes']}"
+    if "accuracy" in report:
+        acc = report["accuracy"]
+        line += f", accuracy float {acc['float']:.4f} int8 {acc['int8']:.4f}"
+    print(line)
+
+
+def _build(args: argparse.Namespace) -> None:
+    from edgetx.build import build
+
+    result = build(args.model_dir, args.board, args.out)
+    print(
+        f"wrote {result.elf}: flash {result.flash_bytes} B, RAM {result.ram_bytes} B "
+        f"(AOT arena {result.arena_bytes} B) for {result.board}"
+    )
+
+
+def _flash(args: argparse.Namespace) -> None:
+    from edgetx.flash import flash
+
+    print(flash(args.fwdir, args.board, runner=args.runner, port=args.port))
+
+
+def _hil(args: argparse.Namespace) -> None:
+    from edgetx.hil import run_hil
+
+    run_hil(args.fwdir, args.board, args.dataset, args.report, port=args.port, limit=args.limit)
+
+
+def _boards(args: argparse.Namespace) -> None:
+    from edgetx.boards import all_boards
+
+    for b in all_boards():
+        print(
+            f"{b.id:24} {b.mcu.core:11} {b.flash.size_bytes // 1024:>6} KB flash "
+            f"{b.ram.size_bytes // 1024:>6} KB RAM  runners: {', '.join(b.runners)}"
+        )
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    from edgetx.inspect import inspect_dir
+
+    print(inspect_dir(args.dir))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edgetx", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"edgetx {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every external command")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="PyTorch/ONNX model -> int8 TFLite, C arrays and report")
+    c.add_argument("model", help="path/file.py:factory or a .onnx file")
+    c.add_argument("--calib", type=Path, required=True, help="float32 .npy of inputs [N, ...]")
+    c.add_argument("--eval", type=Path, help=".npz with x (float32) and y (labels)")
+    c.add_argument("--out", type=Path, required=True, help="output directory")
+    c.set_defaults(func=_convert)
+
+    b = sub.add_parser("build", help="generate AOT C and build firmware for a board")
+    b.add_argument("model_dir", type=Path, help="output directory of 'edgetx convert'")
+    b.add_argument("--board", required=True)
+    b.add_argument("--out", type=Path, help="firmware directory (default: MODEL_DIR/fw-BOARD)")
+    b.set_defaults(func=_build)
+
+    f = sub.add_parser("flash", help="flash firmware to a board")
+    f.add_argument("fwdir", type=Path)
+    f.add_argument("--board", required=True)
+    f.add_argument("--runner", help="flash tool (default: the board's)")
+    f.add_argument("--port", help="serial port or probe to use")
+    f.set_defaults(func=_flash)
+
+    h = sub.add_parser("hil", help="run a dataset on the device and compare with the host")
+    h.add_argument("fwdir", type=Path, help="firmware directory of 'edgetx build'")
+    h.add_argument("--board", required=True)
+    h.add_argument("--dataset", type=Path, required=True, help=".npz with x and y")
+    h.add_argument("--port", help="serial URL of an attached board (default: start QEMU)")
+    h.add_argument("--limit", type=int, help="run only the first N samples")
+    h.add_argument("--report", type=Path, required=True, help="report directory")
+    h.set_defaults(func=_hil)
+
+    sub.add_parser("boards", help="list supported boards").set_defaults(func=_boards)
+
+    i = sub.add_parser("inspect", help="summarise a converted model or firmware directory")
+    i.add_argument("dir", type=Path)
+    i.set_defaults(func=_inspect)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="edgetx: %(message)s"
+    )
+    try:
+        args.func(args)
+    except EdgetxError as e:
+        print(f"edgetx {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"edgetx {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
