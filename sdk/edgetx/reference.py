@@ -24,9 +24,7 @@ def _interpreter(model: bytes, preserve: bool = False, arena_bytes: int = DEFAUL
         if preserve
         else runtime.InterpreterConfig.kAllocationRecording
     )
-    return runtime.Interpreter.from_bytes(
-        model, arena_size=arena_bytes, intrepreter_config=config
-    )
+    return runtime.Interpreter.from_bytes(model, arena_size=arena_bytes, intrepreter_config=config)
 
 
 class Reference:
