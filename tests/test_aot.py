@@ -24,7 +24,7 @@ def aot(converted: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_random_inputs_bit_exact(aot, converted: Path) -> None:
-    model, gen, work = aot
+    _, gen, work = aot
     host = host_model(work / "src", work / "host", gen.input_bytes, gen.output_bytes)
     xs = np.random.default_rng(1).integers(-128, 128, (1000, gen.input_bytes), dtype=np.int8)
     want = Reference(converted / "model" / "model.tflite").run_many(xs)

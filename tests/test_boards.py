@@ -25,7 +25,7 @@ def test_an386_facts() -> None:
 
 
 def test_unknown_board_lists_known_ones() -> None:
-    with pytest.raises(UserError, match="unknown board 'nope'.*qemu-mps2-an386"):
+    with pytest.raises(UserError, match=r"unknown board 'nope'.*qemu-mps2-an386"):
         load_board("nope")
 
 

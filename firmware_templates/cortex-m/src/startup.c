@@ -1,0 +1,52 @@
+/* Vector table and reset handler: enable the FPU, copy .data from flash, zero .bss, run main. */
+#include <stdint.h>
+
+#include "board_config.h"
+
+#define CPACR (*(volatile uint32_t *)0xE000ED88u)
+#define CPACR_CP10_CP11_FULL (0xFu << 20)
+
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack; /* from linker.ld */
+
+int main(void);
+void Reset_Handler(void);
+
+void Default_Handler(void)
+{
+    for (;;) {
+    }
+}
+
+void NMI_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void HardFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void MemManage_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void BusFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void UsageFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
+
+typedef void (*vector)(void);
+
+__attribute__((section(".vectors"), used)) static const vector vectors[16] = {
+    (vector)&_estack, Reset_Handler, NMI_Handler, HardFault_Handler, MemManage_Handler,
+    BusFault_Handler, UsageFault_Handler, 0, 0, 0, 0, SVC_Handler, 0, 0, PendSV_Handler,
+    SysTick_Handler,
+};
+
+void Reset_Handler(void)
+{
+#if EDGETX_HAS_FPU
+    /* Before any floating-point instruction, or the core faults. */
+    CPACR |= CPACR_CP10_CP11_FULL;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
+    const uint32_t *src = &_sidata;
+    for (uint32_t *dst = &_sdata; dst < &_edata;)
+        *dst++ = *src++;
+    for (uint32_t *dst = &_sbss; dst < &_ebss;)
+        *dst++ = 0;
+    main();
+    for (;;) {
+    }
+}

@@ -1,0 +1,14 @@
+"""Serial link to a device running the edgetx agent (protocol: docs/protocol.md)."""
+
+from edgetx.link.client import DeviceInfo, Link, RunResult
+from edgetx.link.errors import DeviceReportedError, FrameError, LinkError, LinkTimeout
+
+__all__ = [
+    "DeviceInfo",
+    "DeviceReportedError",
+    "FrameError",
+    "Link",
+    "LinkError",
+    "LinkTimeout",
+    "RunResult",
+]
