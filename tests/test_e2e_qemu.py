@@ -51,3 +51,26 @@ def test_hil_on_qemu_agrees_with_tflm(converted: Path, firmware: Path, tmp_path:
     assert report["latency"]["max"] < 1.01 * report["latency"]["p50"]
     assert (report_dir / "report.md").read_text().startswith("# HIL report")
     assert "agreement with host" in r.stdout
+
+
+def test_flash_serves_a_console_that_hil_reaches_by_port(
+    converted: Path, firmware: Path, tmp_path: Path
+) -> None:
+    cmd = [sys.executable, "-m", "edgetx", "flash", str(firmware), "--board", "qemu-mps2-an386"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as running:
+        try:
+            assert running.stdout is not None
+            url = running.stdout.readline().split("console at ")[1].split()[0]
+            assert url.startswith("socket://127.0.0.1:")
+            r = edgetx(
+                "hil", str(firmware), "--board", "qemu-mps2-an386", "--port", url,
+                "--dataset", str(converted / "eval.npz"), "--limit", "8",
+                "--report", str(tmp_path / "hil"),
+            )  # fmt: skip
+            assert r.returncode == 0, r.stderr
+            report = json.loads((tmp_path / "hil" / "report.json").read_text())
+            assert report["agreement_with_host"] == 1.0
+            assert report["latency"]["unit"] == "cycles"  # a --port board is timed in cycles
+        finally:
+            running.terminate()
+    assert running.returncode is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ def _build(args: argparse.Namespace) -> None:
 def _flash(args: argparse.Namespace) -> None:
     from edgetx.flash import flash
 
-    print(flash(args.fwdir, args.board, runner=args.runner, port=args.port))
+    flash(args.fwdir, args.board, runner=args.runner, port=args.port)
 
 
 def _hil(args: argparse.Namespace) -> None:
@@ -109,8 +110,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # A terminated edgetx unwinds like Ctrl-C, so emulators it started are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="edgetx: %(message)s"
     )
