@@ -11,7 +11,8 @@ from edgetx.codegen.aot import generate_aot
 from edgetx.codegen.aot.host import host_model
 from edgetx.codegen.aot.planner import plan_memory
 from edgetx.errors import UnsupportedModel
-from edgetx.reference import Reference, quantize
+from edgetx.quant import quantize_for
+from edgetx.reference import Reference
 from edgetx.tflite_model import load_model, parse_model
 
 
@@ -38,7 +39,7 @@ def test_calibration_and_eval_data_bit_exact(aot, converted: Path) -> None:
     model, gen, work = aot
     host = host_model(work / "src", work / "host_cal", gen.input_bytes, gen.output_bytes)
     x = np.concatenate([np.load(converted / "calib.npy"), np.load(converted / "eval.npz")["x"]])
-    xq = np.stack([quantize(s, model.input).ravel() for s in x])
+    xq = np.stack([quantize_for(s, model.input).ravel() for s in x])
     want = Reference(converted / "model" / "model.tflite").run_many(xq)
     np.testing.assert_array_equal(host.run(xq), want)
 

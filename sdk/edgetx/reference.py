@@ -10,8 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgetx.tflite_model import Tensor
-
 # Large enough for the models edgetx targets; the interpreter only touches what it uses.
 DEFAULT_ARENA_BYTES = 4 * 1024 * 1024
 
@@ -51,13 +49,3 @@ class Reference:
         interp.set_input(np.asarray(x, np.int8).reshape(self.input_shape), 0)
         interp.invoke()
         return {i: np.array(interp.GetTensor(i, 0), np.int8).ravel() for i in indices}
-
-
-def quantize(x: np.ndarray, t: Tensor) -> np.ndarray:
-    """Float values to a tensor's int8 representation (round half to even, as TFLite does)."""
-    q = np.round(np.asarray(x, np.float32) / np.float32(t.scale[0])) + int(t.zero_point[0])
-    return np.clip(q, -128, 127).astype(np.int8)
-
-
-def dequantize(q: np.ndarray, t: Tensor) -> np.ndarray:
-    return (np.asarray(q, np.float32) - np.float32(t.zero_point[0])) * np.float32(t.scale[0])

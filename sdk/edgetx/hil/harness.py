@@ -22,7 +22,8 @@ from edgetx.flash import QemuRunner
 from edgetx.hil.dataset import load_dataset
 from edgetx.hil.report import latency_summary, table, write_report
 from edgetx.link import Link
-from edgetx.reference import Reference, quantize
+from edgetx.quant import quantize_for
+from edgetx.reference import Reference
 from edgetx.tflite_model import load_model
 
 # Under QEMU with -icount shift=0 one guest instruction is one nanosecond.
@@ -63,7 +64,7 @@ def run_hil(
         )
     model = load_model(Path(fwdir) / MODEL_FILE)
     data = load_dataset(dataset, model.input.shape[1:], limit)
-    xq = np.stack([quantize(x, model.input).ravel() for x in data.x])
+    xq = np.stack([quantize_for(x, model.input).ravel() for x in data.x])
     host = Reference(Path(fwdir) / MODEL_FILE).run_many(xq)
 
     outputs, ticks = [], []
