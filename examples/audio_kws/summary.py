@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from edgetx.hil.report import format_rows
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
@@ -23,10 +25,8 @@ def main() -> None:
         ("flash bytes", f"{hil['flash_bytes']:,}"),
         ("RAM bytes", f"{hil['ram_bytes']:,}"),
     ]
-    width = max(len(k) for k, _ in rows)
     print(f"\nedgetx demo: audio keyword spotting on {hil['board']} ({hil['samples']} samples)")
-    for k, v in rows:
-        print(f"  {k:<{width}}  {v:>12}")
+    print(format_rows(rows, indent="  "))
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def table(report: dict[str, Any]) -> str:
+def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     lat = report["latency"]
-    rows = [
+    return [
         ("samples", f"{report['samples']}"),
         ("device accuracy", f"{report['device_accuracy']:.4f}"),
         ("host int8 accuracy", f"{report['host_accuracy']:.4f}"),
@@ -44,8 +44,17 @@ def table(report: dict[str, Any]) -> str:
         ("flash bytes", f"{report['flash_bytes']}"),
         ("RAM bytes", f"{report['ram_bytes']}"),
     ]
+
+
+def table(report: dict[str, Any]) -> str:
+    return format_rows(summary_rows(report))
+
+
+def format_rows(rows: list[tuple[str, str]], indent: str = "") -> str:
+    """Two aligned columns: names left, values right."""
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    value_width = max(len(v) for _, v in rows)
+    return "\n".join(f"{indent}{k:<{width}}  {v:>{value_width}}" for k, v in rows)
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -58,7 +67,7 @@ def markdown(report: dict[str, Any]) -> str:
         "| metric | value |",
         "| --- | --- |",
     ]
-    lines += [f"| {k} | {v} |" for k, v in (r.split("  ", 1) for r in table(report).splitlines())]
+    lines += [f"| {k} | {v} |" for k, v in summary_rows(report)]
     if report["mismatches"]:
         lines += ["", f"Samples whose bytes differ from the host: {report['mismatches'][:20]}"]
     return "\n".join(line.rstrip() for line in lines) + "\n"
