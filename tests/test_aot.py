@@ -28,7 +28,7 @@ def test_random_inputs_bit_exact(aot, converted: Path) -> None:
     _, gen, work = aot
     host = host_model(work / "src", work / "host", gen.input_bytes, gen.output_bytes)
     xs = np.random.default_rng(1).integers(-128, 128, (1000, gen.input_bytes), dtype=np.int8)
-    want = Reference(converted / "model" / "model.tflite").run_many(xs)
+    want = Reference((converted / "model" / "model.tflite").read_bytes()).run_many(xs)
     got = host.run(xs)
     assert got.shape == want.shape == (1000, gen.output_bytes)
     assert len({g.tobytes() for g in got}) > 900  # the outputs really vary
@@ -40,7 +40,7 @@ def test_calibration_and_eval_data_bit_exact(aot, converted: Path) -> None:
     host = host_model(work / "src", work / "host_cal", gen.input_bytes, gen.output_bytes)
     x = np.concatenate([np.load(converted / "calib.npy"), np.load(converted / "eval.npz")["x"]])
     xq = np.stack([quantize_for(s, model.input).ravel() for s in x])
-    want = Reference(converted / "model" / "model.tflite").run_many(xq)
+    want = Reference((converted / "model" / "model.tflite").read_bytes()).run_many(xq)
     np.testing.assert_array_equal(host.run(xq), want)
 
 

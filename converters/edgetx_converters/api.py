@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edgetx import data
 from edgetx.codegen.carray import CArray, write_c_arrays
 from edgetx.errors import UnsupportedModel, UserError
-from edgetx.quant import dequantize, quantize
+from edgetx.quant import dequantize, quantize_for
+from edgetx.reference import Reference
 from edgetx.tflite_model import parse_model
-from edgetx_converters import compare, data, load, report, tflm, validate
+from edgetx_converters import compare, load, report, tflm, validate
 from edgetx_converters.compact import compact
 from edgetx_converters.quantize import quantize_int8
 from edgetx_converters.quiet import first_line, output_to
@@ -105,8 +107,10 @@ def _convert(
             f" maps [1, {_dims(calib_x)}] to [1, {_dims(float_calib)}]"
         )
 
+    reference = Reference(raw, arena)
+
     def run_int8(x: np.ndarray) -> np.ndarray:
-        q = tflm.invoke_all(raw, quantize(x, i.scale[0], int(i.zero_point[0])), arena)
+        q = reference.run_many(np.stack([quantize_for(s, i) for s in x]))
         return dequantize(q, o.scale[0], int(o.zero_point[0]))
 
     result: dict = {

@@ -54,19 +54,6 @@ def _tflm_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[-1].strip() if lines else f"exit status {result.returncode}"
 
 
-def invoke_all(raw: bytes, inputs: np.ndarray, arena: int) -> np.ndarray:
-    """Run int8 INPUTS [N, ...] (no batch dim) one by one; return int8 outputs [N, ...]."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    interpreter = runtime.Interpreter.from_bytes(raw, arena_size=arena)
-    outputs = []
-    for x in inputs:
-        interpreter.set_input(x[None], 0)
-        interpreter.invoke()
-        outputs.append(interpreter.get_output(0)[0].copy())
-    return np.stack(outputs)
-
-
 def _main(model: str, arena: str) -> int:
     from tflite_micro.python.tflite_micro import runtime
 

@@ -68,10 +68,16 @@ def build(model_dir: Path, board_id: str, out: Path | None = None) -> BuildResul
     return result
 
 
-def read_build_info(fwdir: Path) -> BuildResult:
+def read_build_info(fwdir: Path, board_id: str) -> BuildResult:
+    """The build record of fwdir, which must have been built for board_id."""
     path = Path(fwdir) / BUILD_INFO
     if not path.is_file():
         raise UserError(
             f"{fwdir} is not a firmware directory (no {BUILD_INFO}); run 'edgetx build'"
         )
-    return BuildResult(**json.loads(path.read_text()))
+    info = BuildResult(**json.loads(path.read_text()))
+    if info.board != board_id:
+        raise UserError(
+            f"{fwdir} was built for {info.board}, not {board_id}; rebuild or fix --board"
+        )
+    return info

@@ -6,8 +6,6 @@ a device returns is compared with what this interpreter computes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 # Large enough for the models edgetx targets; the interpreter only touches what it uses.
@@ -28,9 +26,9 @@ def _interpreter(model: bytes, preserve: bool = False, arena_bytes: int = DEFAUL
 class Reference:
     """Runs int8 inputs through the TFLM interpreter."""
 
-    def __init__(self, model_path: Path) -> None:
-        self.model = Path(model_path).read_bytes()
-        self.interp = _interpreter(self.model)
+    def __init__(self, model: bytes, arena_bytes: int = DEFAULT_ARENA_BYTES) -> None:
+        self.model = model
+        self.interp = _interpreter(model, arena_bytes=arena_bytes)
         self.input_shape = tuple(self.interp.get_input_details(0)["shape"])
 
     def run(self, x: np.ndarray) -> np.ndarray:

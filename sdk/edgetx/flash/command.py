@@ -17,9 +17,7 @@ RUNNERS: dict[str, type[Runner]] = {QemuRunner.name: QemuRunner}
 def flash(fwdir: Path, board_id: str, runner: str | None = None, port: str | None = None) -> None:
     """Flash fwdir's firmware; an emulator runs until interrupted, serving its console."""
     board = load_board(board_id)
-    info = read_build_info(fwdir)
-    if info.board != board.id:
-        raise UserError(f"{fwdir} was built for {info.board}, not {board.id}")
+    read_build_info(fwdir, board.id)
     name = runner or board.default_runner
     if name not in board.runners:
         known = ", ".join(board.runners)

@@ -57,15 +57,11 @@ def run_hil(
     limit: int | None = None,
 ) -> dict:
     board = load_board(board_id)
-    info = read_build_info(fwdir)
-    if info.board != board.id:
-        raise UserError(
-            f"{fwdir} was built for {info.board}, not {board.id}; rebuild or fix --board"
-        )
+    info = read_build_info(fwdir, board.id)
     model = load_model(Path(fwdir) / MODEL_FILE)
     data = load_dataset(dataset, model.input.shape[1:], limit)
     xq = np.stack([quantize_for(x, model.input).ravel() for x in data.x])
-    host = Reference(Path(fwdir) / MODEL_FILE).run_many(xq)
+    host = Reference(model.raw).run_many(xq)
 
     outputs, ticks = [], []
     with _console(board, Path(fwdir) / "firmware.elf", port) as url, Link.open(url) as link:
