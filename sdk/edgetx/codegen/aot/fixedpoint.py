@@ -71,7 +71,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
-    q_fixed = _round_half_away(q * (1 << 31))
+    q_fixed = round_half_away(q * (1 << 31))
     if q_fixed == (1 << 31):
         q_fixed //= 2
         shift += 1
@@ -80,7 +80,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return int(q_fixed), int(shift)
 
 
-def _round_half_away(x: float) -> int:
+def round_half_away(x: float) -> int:
     """std::round / TfLiteRound: halves round away from zero."""
     return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgetx.codegen.aot.kernels import Context, emit
-from edgetx.codegen.aot.planner import plan_memory
+from edgetx.codegen.aot.planner import ALIASING_OPS, plan_memory
 from edgetx.errors import UnsupportedModel
 from edgetx.tflite_model import Model
 
@@ -77,7 +77,7 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
         ctx.definitions.extend(e.constants)
         macs += e.macs
         calls.append(f"  /* {op.index}: {op.opcode} */\n  {e.call}")
-        if op.opcode != "RESHAPE":
+        if op.opcode not in ALIASING_OPS:
             t = op.outputs[0]
             calls.append(
                 "#ifdef EDGETX_TRACE\n"

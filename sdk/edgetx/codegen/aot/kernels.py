@@ -86,7 +86,7 @@ def activation_range(op: Operator, out: Tensor) -> tuple[int, int]:
     s, zp = np.float32(scale(out)), zero_point(out)
 
     def q(f: float) -> int:
-        return zp + fx._round_half_away(float(np.float32(f) / s))
+        return zp + fx.round_half_away(float(np.float32(f) / s))
 
     if act == 0:
         return -128, 127

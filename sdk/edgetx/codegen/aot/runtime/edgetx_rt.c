@@ -8,6 +8,20 @@ static int32_t clamp32(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* Step a row-major index over shape by one element, keeping *offset (the element's
+ * position under stride) in step with it. */
+static inline void advance(int32_t *idx, int32_t *offset, const int32_t *shape,
+                           const int32_t *stride, int32_t ndims) {
+  for (int32_t d = ndims - 1; d >= 0; --d) {
+    *offset += stride[d];
+    if (++idx[d] < shape[d]) {
+      return;
+    }
+    *offset -= stride[d] * shape[d];
+    idx[d] = 0;
+  }
+}
+
 int32_t etx_srdhm(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) {
     return INT32_MAX;
@@ -198,25 +212,11 @@ void etx_mean(const etx_mean_params *p, const int8_t *in, int8_t *out) {
     int32_t off = base, sum = 0;
     for (int32_t k = 0; k < p->count; ++k) {
       sum += in[off];
-      for (int32_t d = p->ndims_red - 1; d >= 0; --d) {
-        off += p->red_stride[d];
-        if (++ridx[d] < p->red_shape[d]) {
-          break;
-        }
-        off -= p->red_stride[d] * p->red_shape[d];
-        ridx[d] = 0;
-      }
+      advance(ridx, &off, p->red_shape, p->red_stride, p->ndims_red);
     }
     const int32_t v = etx_mbqm(sum - p->in_zp * p->count, p->mult, p->shift) + p->out_zp;
     out[o] = (int8_t)clamp32(v, -128, 127);
-    for (int32_t d = p->ndims_out - 1; d >= 0; --d) {
-      base += p->out_stride[d];
-      if (++oidx[d] < p->out_shape[d]) {
-        break;
-      }
-      base -= p->out_stride[d] * p->out_shape[d];
-      oidx[d] = 0;
-    }
+    advance(oidx, &base, p->out_shape, p->out_stride, p->ndims_out);
   }
 }
 
@@ -228,13 +228,6 @@ void etx_transpose(const etx_transpose_params *p, const int8_t *in, int8_t *out)
   }
   for (int32_t i = 0; i < n; ++i) {
     out[i] = in[off];
-    for (int32_t d = p->ndims - 1; d >= 0; --d) {
-      off += p->in_stride[d];
-      if (++idx[d] < p->shape[d]) {
-        break;
-      }
-      off -= p->in_stride[d] * p->shape[d];
-      idx[d] = 0;
-    }
+    advance(idx, &off, p->shape, p->in_stride, p->ndims);
   }
 }
