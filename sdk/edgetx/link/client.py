@@ -2,7 +2,9 @@
 
 Works the same over `socket://` (QEMU), a device path such as /dev/ttyACM0, and `loop://`.
 A request is resent with the same sequence number until its reply arrives; the device answers
-a repeated request from its reply cache instead of running it again (docs/protocol.md).
+a repeated request from its reply cache instead of running it again (docs/protocol.md). A BOOT
+frame while a request is outstanding means the device reset and lost it: DeviceReset, so the
+caller re-syncs and repeats its work (the reply cache did not survive the reset).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from types import TracebackType
 
 import serial
 
-from edgetx.link.errors import DeviceReportedError, FrameError, LinkError, LinkTimeout
+from edgetx.link.errors import (
+    DeviceReportedError,
+    DeviceReset,
+    FrameError,
+    LinkError,
+    LinkTimeout,
+)
 from edgetx.link.frames import (
     PROTOCOL_VERSION,
     REPLY,
@@ -113,7 +121,8 @@ class Link:
         """PING until a clean reply: skips a boot frame and any stale bytes on the line."""
         token = os.urandom(8)
         try:
-            reply = self._request(FrameType.PING, token, SYNC_TIMEOUT_S, attempts)
+            # A BOOT frame is expected here: the device may just have started.
+            reply = self._request(FrameType.PING, token, SYNC_TIMEOUT_S, attempts, boot_ok=True)
         except LinkTimeout as e:
             raise LinkTimeout(
                 f"no reply to {attempts} PINGs on {self.port.port}: check that the firmware "
@@ -151,7 +160,13 @@ class Link:
         return WIRE_MARGIN * nbytes * 10 / self.baud
 
     def _request(
-        self, frame_type: FrameType, payload: bytes, timeout: float, attempts: int = ATTEMPTS
+        self,
+        frame_type: FrameType,
+        payload: bytes,
+        timeout: float,
+        attempts: int = ATTEMPTS,
+        *,
+        boot_ok: bool = False,
     ) -> Frame:
         request = Frame(frame_type, self._seq, payload)
         self._seq = (self._seq + 1) % SEQ_NONE
@@ -160,7 +175,7 @@ class Link:
         self._rejection = ""
         for _ in range(attempts):
             self._write(wire)
-            reply = self._await(request.seq, timeout)
+            reply = self._await(request.seq, timeout, boot_ok)
             if reply is None:
                 continue
             if reply.type == FrameType.ERROR:
@@ -175,10 +190,13 @@ class Link:
             bytes(self._received),
         )
 
-    def _await(self, seq: int, timeout: float) -> Frame | None:
-        """The reply to seq, or None when it is time to resend: on timeout, or when the device
-        reported a frame it could not attribute, which may have been our request."""
+    def _await(self, seq: int, timeout: float, boot_ok: bool) -> Frame | None:
+        """The reply to seq, or None when it is time to resend: on timeout, when the device
+        reported a frame it could not attribute (it may have been our request), or when we
+        received a damaged frame (it may have been our reply; the device resends it from its
+        cache, so resending costs a round trip instead of a whole timeout)."""
         deadline = time.monotonic() + timeout
+        damaged = False
         while True:
             while self._pending:
                 frame = self._pending.popleft()
@@ -187,14 +205,24 @@ class Link:
                 if frame.type == FrameType.ERROR and frame.seq == SEQ_NONE:
                     self._rejection = _error_name(frame.payload[0] if frame.payload else 0)
                     return None
-                # Otherwise a stale reply to an earlier attempt, or a BOOT frame: skip it.
+                if frame.type == FrameType.BOOT and not boot_ok:
+                    raise DeviceReset(
+                        f"device on {self.port.port} reset while a request was outstanding",
+                        frame.payload,
+                    )
+                # Otherwise a stale reply to an earlier attempt: skip it.
+            if damaged:
+                return None
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
             data = self._read(left)
             self._received += data
-            # Garbage (FrameError items) is dropped: a lost request is resent on timeout.
-            self._pending.extend(f for f in self._decoder.feed(data) if isinstance(f, Frame))
+            for item in self._decoder.feed(data):
+                if isinstance(item, Frame):
+                    self._pending.append(item)
+                else:
+                    damaged = True
 
     def _read(self, timeout: float) -> bytes:
         try:

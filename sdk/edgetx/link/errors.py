@@ -30,3 +30,11 @@ class DeviceReportedError(LinkError):
         super().__init__(f"device rejected the request: {name} (error code {code})")
         self.code = code
         self.name = name
+
+
+class DeviceReset(LinkError):
+    """The device sent BOOT while a request was outstanding: it reset and lost that request."""
+
+    def __init__(self, message: str, boot: bytes) -> None:
+        super().__init__(message)
+        self.boot = boot  # the BOOT frame's info record
