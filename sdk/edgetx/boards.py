@@ -1,12 +1,14 @@
 """Board manifests: one TOML file per board in boards/, the file name is the board id.
 
 Values are typed and carry their unit in the key (`clock_hz`, `size_bytes`). The
-loader is the schema: every field is checked for presence and type, and unknown
-keys are refused, so a manifest is the whole truth about its board.
+loader is the schema: every field is checked for presence and type, unknown keys are
+refused, and derived values are cross-checked (the PLL must give the core clock, the
+console clock must be one of the bus clocks), so a manifest is the whole truth about its board.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +17,25 @@ from typing import Any
 from edgetx.errors import UserError
 from edgetx.paths import BOARDS_DIR
 
-CONSOLE_DRIVERS = ("cmsdk_uart",)
-TIMER_DRIVERS = ("systick",)
-TEMPLATES = ("cortex-m",)
-RUNNERS = ("qemu",)
-FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16")
+ARM_TEMPLATE, ESP_IDF_TEMPLATE = "cortex-m", "esp-idf"
+TEMPLATES = (ARM_TEMPLATE, ESP_IDF_TEMPLATE)
+# console_<driver>.c and ticks_<driver>.c in the template; clocks_<driver>.c for real STM32 parts.
+CONSOLE_DRIVERS = {ARM_TEMPLATE: ("cmsdk_uart", "stm32_usart"), ESP_IDF_TEMPLATE: ("esp_uart",)}
+TIMER_DRIVERS = {ARM_TEMPLATE: ("systick",), ESP_IDF_TEMPLATE: ("ccount",)}
+CLOCK_DRIVERS = ("stm32f4", "stm32h7", "stm32l4")
+_PIN = re.compile(r"P[A-K](1[0-5]|[0-9])")  # GPIO port A-K, pin 0-15
+STM32_FAMILIES = ("stm32f4", "stm32f7", "stm32h7", "stm32l4")
+AHB_DIVS = (1, 2, 4, 8, 16, 64, 128, 256, 512)  # what the RCC prescalers can divide by
+APB_DIVS = (1, 2, 4, 8, 16)
+FPUS = ("none", "fpv4-sp-d16", "fpv5-sp-d16", "fpv5-d16", "xtensa-sp")
+RUNNERS = ("qemu", "openocd", "pyocd", "st-flash", "esptool")
+ESP_CHIPS = ("esp32", "esp32s3")
 
 
 @dataclass(frozen=True)
 class Mcu:
     name: str
+    family: str  # selects family register data, e.g. stm32f4 (also the F405), stm32h7, esp32
     core: str
     arch: str
     fpu: str
@@ -41,9 +52,13 @@ class Region:
 @dataclass(frozen=True)
 class Console:
     driver: str
+    instance: str  # the datasheet's name for the UART, e.g. USART2
     base_address: int
     clock_hz: int
     baud: int
+    tx_pin: str | None  # stm32_usart only: "PA2", set to alternate function pin_af
+    rx_pin: str | None
+    pin_af: int | None
 
 
 @dataclass(frozen=True)
@@ -53,8 +68,64 @@ class Timer:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """PLL set-up of a real STM32 from its internal RC oscillator (board crystals differ)."""
+
+    driver: str
+    source_hz: int
+    pll_m: int
+    pll_n: int
+    pll_sysclk_div: int  # P on F4/F7/H7, R on L4
+    ahb_div: int
+    apb1_div: int
+    apb2_div: int
+    flash_wait_states: int
+    overdrive: bool  # F4/F7 above 168/180 MHz
+
+    @property
+    def sysclk_hz(self) -> int:
+        return self.source_hz // self.pll_m * self.pll_n // self.pll_sysclk_div
+
+
+@dataclass(frozen=True)
+class UsbId:
+    vid: int
+    pid: int
+    description: str
+
+
+@dataclass(frozen=True)
 class QemuSettings:
     machine: str
+
+
+@dataclass(frozen=True)
+class OpenocdSettings:
+    configs: tuple[str, ...]  # -f files from openocd's scripts directory
+
+
+@dataclass(frozen=True)
+class PyocdSettings:
+    target: str
+
+
+@dataclass(frozen=True)
+class StFlashSettings:
+    connect_under_reset: bool
+
+
+@dataclass(frozen=True)
+class EsptoolSettings:
+    chip: str
+    flash_mode: str
+    flash_freq: str
+    flash_size: str
+    bootloader_offset: int  # 0x1000 on ESP32, 0x0 on ESP32-S3
+    partition_table_offset: int
+    app_offset: int
+
+
+RunnerSettings = QemuSettings | OpenocdSettings | PyocdSettings | StFlashSettings | EsptoolSettings
 
 
 @dataclass(frozen=True)
@@ -67,11 +138,18 @@ class Board:
     ram: Region
     console: Console
     timer: Timer
+    clock: Clock | None
+    usb: tuple[UsbId, ...]
     template: str
     default_runner: str
     runners: tuple[str, ...]
-    qemu: QemuSettings | None
+    settings: dict[str, RunnerSettings]
     path: Path
+
+    @property
+    def qemu(self) -> QemuSettings | None:
+        s = self.settings.get("qemu")
+        return s if isinstance(s, QemuSettings) else None
 
     @property
     def emulated(self) -> bool:
@@ -104,6 +182,24 @@ class _Fields:
             )
         return value
 
+    def positive(self, key: str) -> int:
+        value = self.get(key, int)
+        if value == 0:
+            self.fail(f"field '{self.where}{key}' must be positive")
+        return value
+
+    def optional(self, key: str, kind: type) -> Any:
+        if key not in self.table:
+            self.seen.add(key)
+            return None
+        return self.get(key, kind)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = tuple(self.get(key, list))
+        if not values or not all(isinstance(v, str) for v in values):
+            self.fail(f"field '{self.where}{key}' must be a non-empty list of strings")
+        return values
+
     def sub(self, key: str, optional: bool = False) -> _Fields | None:
         if optional and key not in self.table:
             self.seen.add(key)
@@ -119,6 +215,87 @@ class _Fields:
         raise ManifestError(f"board manifest {self.path}: {message}")
 
 
+def _console(c: _Fields, template: str, family: str) -> Console:
+    driver = c.get("driver", str, CONSOLE_DRIVERS[template])
+    stm32 = driver == "stm32_usart"
+    if stm32 and family not in STM32_FAMILIES:
+        c.fail(f"stm32_usart needs mcu.family in {', '.join(STM32_FAMILIES)}, not {family!r}")
+    console = Console(
+        driver=driver, instance=c.get("instance", str), base_address=c.get("base_address", int),
+        clock_hz=c.positive("clock_hz"), baud=c.positive("baud"),
+        tx_pin=c.get("tx_pin", str) if stm32 else None,
+        rx_pin=c.get("rx_pin", str) if stm32 else None,
+        pin_af=c.get("pin_af", int) if stm32 else None,
+    )  # fmt: skip
+    for pin in (console.tx_pin, console.rx_pin):
+        if pin is not None and not _PIN.fullmatch(pin):
+            c.fail(f"pin {pin!r} must look like PA2 (port letter, pin number 0-15)")
+    c.done()
+    return console
+
+
+def _clock(k: _Fields) -> Clock:
+    clock = Clock(
+        driver=k.get("driver", str, CLOCK_DRIVERS), source_hz=k.positive("source_hz"),
+        pll_m=k.positive("pll_m"), pll_n=k.positive("pll_n"),
+        pll_sysclk_div=k.positive("pll_sysclk_div"), ahb_div=k.positive("ahb_div"),
+        apb1_div=k.positive("apb1_div"), apb2_div=k.positive("apb2_div"),
+        flash_wait_states=k.get("flash_wait_states", int), overdrive=k.get("overdrive", bool),
+    )  # fmt: skip
+    k.done()
+    for key, allowed in (("ahb_div", AHB_DIVS), ("apb1_div", APB_DIVS), ("apb2_div", APB_DIVS)):
+        if getattr(clock, key) not in allowed:
+            k.fail(f"field 'clock.{key}' must be one of {', '.join(map(str, allowed))}")
+    return clock
+
+
+def _usb(top: _Fields) -> tuple[UsbId, ...]:
+    ids = []
+    for i, entry in enumerate(top.get("usb", list)):
+        if not isinstance(entry, dict):
+            top.fail(f"field 'usb[{i}]' must be a table with vid, pid and description")
+        u = _Fields(entry, f"usb[{i}].", top.path)
+        ids.append(UsbId(u.get("vid", int), u.get("pid", int), u.get("description", str)))
+        u.done()
+    return tuple(ids)
+
+
+def _runner_settings(name: str, s: _Fields) -> RunnerSettings:
+    settings: RunnerSettings
+    if name == "qemu":
+        settings = QemuSettings(s.get("machine", str))
+    elif name == "openocd":
+        settings = OpenocdSettings(s.strings("configs"))
+    elif name == "pyocd":
+        settings = PyocdSettings(s.get("target", str))
+    elif name == "st-flash":
+        settings = StFlashSettings(s.get("connect_under_reset", bool))
+    else:
+        settings = EsptoolSettings(
+            chip=s.get("chip", str, ESP_CHIPS), flash_mode=s.get("flash_mode", str),
+            flash_freq=s.get("flash_freq", str), flash_size=s.get("flash_size", str),
+            bootloader_offset=s.get("bootloader_offset", int),
+            partition_table_offset=s.get("partition_table_offset", int),
+            app_offset=s.get("app_offset", int),
+        )  # fmt: skip
+    s.done()
+    return settings
+
+
+def _check_clocks(top: _Fields, mcu: Mcu, console: Console, clock: Clock | None) -> None:
+    if clock is None:
+        return
+    if clock.sysclk_hz != mcu.clock_hz:
+        top.fail(
+            f"clock: {clock.source_hz} Hz / {clock.pll_m} * {clock.pll_n} / "
+            f"{clock.pll_sysclk_div} = {clock.sysclk_hz} Hz, but mcu.clock_hz is {mcu.clock_hz}"
+        )
+    ahb = mcu.clock_hz // clock.ahb_div
+    buses = (ahb // clock.apb1_div, ahb // clock.apb2_div)
+    if console.clock_hz not in buses:
+        top.fail(f"console.clock_hz {console.clock_hz} is neither APB clock {buses}")
+
+
 def load_board_file(path: Path) -> Board:
     """Load and validate one manifest."""
     try:
@@ -130,10 +307,14 @@ def load_board_file(path: Path) -> Board:
     if board_id != path.stem:
         top.fail(f"id {board_id!r} must equal the file name {path.stem!r}")
 
+    b = top.sub("build")
+    template = b.get("template", str, TEMPLATES)
+    b.done()
+
     m = top.sub("mcu")
     mcu = Mcu(
-        m.get("name", str), m.get("core", str), m.get("arch", str),
-        m.get("fpu", str, FPUS), m.get("dsp", bool), m.get("clock_hz", int),
+        m.get("name", str), m.get("family", str), m.get("core", str), m.get("arch", str),
+        m.get("fpu", str, FPUS), m.get("dsp", bool), m.positive("clock_hz"),
     )  # fmt: skip
     m.done()
 
@@ -141,44 +322,38 @@ def load_board_file(path: Path) -> Board:
     regions = {}
     for key in ("flash", "ram"):
         r = mem.sub(key)
-        regions[key] = Region(r.get("origin", int), r.get("size_bytes", int))
+        regions[key] = Region(r.get("origin", int), r.positive("size_bytes"))
         r.done()
     mem.done()
 
-    c = top.sub("console")
-    console = Console(
-        c.get("driver", str, CONSOLE_DRIVERS), c.get("base_address", int),
-        c.get("clock_hz", int), c.get("baud", int),
-    )  # fmt: skip
-    c.done()
-
+    console = _console(top.sub("console"), template, mcu.family)
     t = top.sub("timer")
-    timer = Timer(t.get("driver", str, TIMER_DRIVERS), t.get("clock_hz", int))
+    timer = Timer(t.get("driver", str, TIMER_DRIVERS[template]), t.positive("clock_hz"))
     t.done()
-
-    b = top.sub("build")
-    template = b.get("template", str, TEMPLATES)
-    b.done()
+    k = top.sub("clock", optional=True)
+    clock = _clock(k) if k is not None else None
+    _check_clocks(top, mcu, console, clock)
+    usb = _usb(top)
 
     u = top.sub("upload")
-    runners = tuple(u.get("runners", list))
+    runners = u.strings("runners")
     for r in runners:
         if r not in RUNNERS:
             u.fail(f"unknown runner {r!r}; expected one of {', '.join(RUNNERS)}")
     default_runner = u.get("default_runner", str, runners)
-    q = u.sub("qemu", optional=True)
-    qemu = None
-    if q is not None:
-        qemu = QemuSettings(q.get("machine", str))
-        q.done()
-    if ("qemu" in runners) != (qemu is not None):
-        u.fail("runner 'qemu' and table [upload.qemu] go together")
+    settings = {r: _runner_settings(r, u.sub(r)) for r in runners}
     u.done()
+    emulated = "qemu" in runners
+    if emulated and len(runners) > 1:
+        u.fail("an emulated board has only the qemu runner")
+    if not emulated and not usb:
+        top.fail("a real board needs at least one [[usb]] entry for port discovery")
 
     board = Board(
         id=board_id, name=top.get("name", str), vendor=top.get("vendor", str), mcu=mcu,
-        flash=regions["flash"], ram=regions["ram"], console=console, timer=timer,
-        template=template, default_runner=default_runner, runners=runners, qemu=qemu, path=path,
+        flash=regions["flash"], ram=regions["ram"], console=console, timer=timer, clock=clock,
+        usb=usb, template=template, default_runner=default_runner, runners=runners,
+        settings=settings, path=path,
     )  # fmt: skip
     top.done()
     return board

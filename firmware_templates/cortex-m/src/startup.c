@@ -1,7 +1,9 @@
-/* Vector table and reset handler: enable the FPU, copy .data from flash, zero .bss, run main. */
+/* Vector table and reset handler: enable the FPU, copy .data from flash, zero .bss, set up the
+ * clocks of a real STM32, run static constructors and main. */
 #include <stdint.h>
 
 #include "board_config.h"
+#include "clocks.h"
 
 #define CPACR (*(volatile uint32_t *)0xE000ED88u)
 #define CPACR_CP10_CP11_FULL (0xFu << 20)
@@ -10,6 +12,10 @@ extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack; /* from linker.l
 
 int main(void);
 void Reset_Handler(void);
+void __libc_init_array(void);
+/* newlib's __libc_init_array calls these; -nostartfiles leaves them out. */
+void _init(void) {}
+void _fini(void) {}
 
 void Default_Handler(void)
 {
@@ -46,6 +52,10 @@ void Reset_Handler(void)
         *dst++ = *src++;
     for (uint32_t *dst = &_sbss; dst < &_ebss;)
         *dst++ = 0;
+#if EDGETX_HAS_CLOCKS
+    clocks_init();
+#endif
+    __libc_init_array(); /* C++ static constructors (none in C firmware) */
     main();
     for (;;) {
     }

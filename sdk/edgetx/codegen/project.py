@@ -1,4 +1,5 @@
-"""Render a firmware project for a board from its template, and build it with make."""
+"""Render a firmware project for a board from its template (bare-metal Cortex-M with make, or
+ESP-IDF), and build it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ import tempfile
 from pathlib import Path
 
 from edgetx import proc
-from edgetx.boards import Board
-from edgetx.errors import EdgetxError, UserError
+from edgetx.boards import ARM_TEMPLATE, ESP_IDF_TEMPLATE, Board, EsptoolSettings
+from edgetx.codegen.tflm import STACK_BYTES as TFLM_STACK_BYTES
+from edgetx.codegen.tflm import TflmLibrary, tflm_library
+from edgetx.errors import EdgetxError, ToolMissing, UserError
 from edgetx.paths import TEMPLATES_DIR
 
 MODEL_HEADER = "edgetx_model.h"
+MODEL_SUFFIXES = (".c", ".cc", ".h")
 ELF_NAME = "firmware.elf"
+# The agent and its protocol are the same C on every board; only console and ticks differ.
+SHARED_AGENT_SOURCES = ("agent.c", "protocol.c", "protocol.h", "console.h", "ticks.h")
+ESP_APP_NAME = "edgetx_app"  # project() in the ESP-IDF template's CMakeLists.txt
+IDF_VERSION = ">=5.1"
+ESP_TFLITE_MICRO_VERSION = "^1.3.0"
+IDF_HINT = (
+    "install ESP-IDF 5.1 or later and source its export.sh "
+    "(https://docs.espressif.com/projects/esp-idf/en/stable/esp32/get-started/): edgetx "
+    "renders the ESP-IDF project and builds it with idf.py"
+)
 # Board ids and strings end up inside C string literals and INFO's u8-length strings.
 _C_SAFE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ERROR_LINES = 10
@@ -24,30 +38,32 @@ class BuildError(EdgetxError):
     """The firmware did not compile or link."""
 
 
-def render_project(board: Board, model_dir: Path, out_dir: Path) -> Path:
-    """Write a buildable firmware project for board with the model C sources in model_dir.
+def render_project(board: Board, model_dir: Path, out_dir: Path, runtime: str = "aot") -> Path:
+    """Write a buildable firmware project for board with the model sources in model_dir.
 
     Renders into a temporary directory beside out_dir and renames it into place, so a failure
-    leaves out_dir as it was. Returns out_dir.
+    leaves out_dir as it was. Returns out_dir. runtime "tflm" on a bare-metal board needs
+    TFLM_LIB and TFLM_INCLUDE (see edgetx.codegen.tflm).
     """
-    model_files = sorted(p for p in model_dir.glob("*") if p.suffix in (".c", ".h") and p.is_file())
+    model_files = sorted(
+        p for p in model_dir.glob("*") if p.suffix in MODEL_SUFFIXES and p.is_file()
+    )
     if not (model_dir / MODEL_HEADER).is_file():
         raise UserError(f"model directory {model_dir} has no {MODEL_HEADER}")
     if not _C_SAFE.fullmatch(board.id):
         raise UserError(f"board id {board.id!r} must match {_C_SAFE.pattern} to be used in C")
+    tflm = tflm_library() if runtime == "tflm" and board.template == ARM_TEMPLATE else None
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        shutil.copytree(TEMPLATES_DIR / board.template, tmp, dirs_exist_ok=True)
-        template = tmp / "linker.ld.in"
-        (tmp / "linker.ld").write_text(_fill(template.read_text(), _linker_values(board)))
-        template.unlink()
-        (tmp / "board_config.h").write_text(_board_config(board))
-        (tmp / "config.mk").write_text(_config_mk(board))
-        (tmp / "model").mkdir()
+        if board.template == ARM_TEMPLATE:
+            model_out = _render_cortex_m(board, tmp, tflm)
+        else:
+            model_out = _render_esp_idf(board, tmp, runtime)
+        model_out.mkdir()
         for f in model_files:
-            shutil.copy2(f, tmp / "model" / f.name)
+            shutil.copy2(f, model_out / f.name)
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -55,16 +71,85 @@ def render_project(board: Board, model_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def _render_cortex_m(board: Board, tmp: Path, tflm: TflmLibrary | None) -> Path:
+    shutil.copytree(TEMPLATES_DIR / ARM_TEMPLATE, tmp, dirs_exist_ok=True)
+    template = tmp / "linker.ld.in"
+    (tmp / "linker.ld").write_text(_fill(template.read_text(), _linker_values(board)))
+    template.unlink()
+    (tmp / "board_config.h").write_text(_board_config(board))
+    (tmp / "config.mk").write_text(_config_mk(board, tflm))
+    return tmp / "model"
+
+
+def _render_esp_idf(board: Board, tmp: Path, runtime: str) -> Path:
+    """ESP-IDF project: the template, the agent sources shared with the bare-metal template,
+    and a main/idf_component.yml that pulls espressif/esp-tflite-micro for the tflm runtime."""
+    shutil.copytree(TEMPLATES_DIR / ESP_IDF_TEMPLATE, tmp, dirs_exist_ok=True)
+    main = tmp / "main"
+    for name in SHARED_AGENT_SOURCES:
+        shutil.copy2(TEMPLATES_DIR / ARM_TEMPLATE / "src" / name, main / name)
+    (main / "board_config.h").write_text(_board_config(board))
+    (main / "idf_component.yml").write_text(_idf_component(board, runtime))
+    esptool = board.settings["esptool"]
+    assert isinstance(esptool, EsptoolSettings)
+    with (tmp / "sdkconfig.defaults").open("a") as f:
+        f.write(
+            f"# {board.path.name}\n"
+            f'CONFIG_IDF_TARGET="{esptool.chip}"\n'
+            f"CONFIG_ESPTOOLPY_FLASHSIZE_{esptool.flash_size}=y\n"
+            f"CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_{board.mcu.clock_hz // 1_000_000}=y\n"
+        )
+    return main / "model"
+
+
+def _idf_component(board: Board, runtime: str) -> str:
+    tflm = (
+        f'  espressif/esp-tflite-micro: "{ESP_TFLITE_MICRO_VERSION}"\n' if runtime == "tflm" else ""
+    )
+    return (
+        f"# Generated by edgetx for {board.id}, runtime {runtime}; do not edit.\n"
+        f'dependencies:\n  idf: "{IDF_VERSION}"\n{tflm}'
+    )
+
+
 def build_firmware(fwdir: Path) -> Path:
-    """Build a rendered project with make; return the ELF path."""
-    proc.require("arm-none-eabi-gcc")
-    result = proc.run(["make", "-C", fwdir, f"-j{os.cpu_count() or 1}"], check=False)
+    """Build a rendered project (make, or idf.py for ESP-IDF projects); return the ELF path."""
+    if (fwdir / "main" / "idf_component.yml").is_file():
+        if shutil.which("idf.py") is None:
+            raise ToolMissing("idf.py", IDF_HINT)
+        argv: list[str | Path] = ["idf.py", "-C", fwdir, "build"]
+        elf = fwdir / "build" / f"{ESP_APP_NAME}.elf"
+    else:
+        proc.require("arm-none-eabi-gcc")
+        argv = ["make", "-C", fwdir, f"-j{os.cpu_count() or 1}"]
+        elf = fwdir / ELF_NAME
+    result = proc.run(argv, check=False)
     if result.returncode != 0:
         output = result.stderr or result.stdout
+        _raise_if_overflowed(fwdir, output)
         errors = [line for line in output.splitlines() if "error" in line.lower()]
         shown = "\n".join((errors or output.splitlines())[:_ERROR_LINES])
         raise BuildError(f"firmware build in {fwdir} failed:\n{shown}")
-    return fwdir / ELF_NAME
+    return elf
+
+
+def _raise_if_overflowed(fwdir: Path, linker_output: str) -> None:
+    """Turn GNU ld's "region `RAM' overflowed by N bytes" into a fit error with the numbers."""
+    overflows = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", linker_output)
+    if not overflows:
+        return
+    script = (fwdir / "linker.ld").read_text() if (fwdir / "linker.ld").is_file() else ""
+    sizes = dict(re.findall(r"^\s*(\w+) \(\w+\)\s*:.*LENGTH = (\d+)", script, re.M))
+    parts = [
+        f"{region} needs {int(sizes[region]) + int(n)} of {sizes[region]} bytes"
+        if region in sizes
+        else f"{region} overflowed by {n} bytes"
+        for region, n in dict(overflows).items()
+    ]
+    raise BuildError(
+        f"firmware does not fit: {', '.join(parts)}; use a smaller model or a larger board "
+        "(see 'edgetx fit')"
+    )
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -86,35 +171,115 @@ def _linker_values(board: Board) -> dict[str, str]:
     }
 
 
+# RCC and GPIO of each STM32 family: (RCC base, GPIO enable register offset, GPIO port A base,
+# stride between ports) and, per USART, (RCC enable register offset, bit). RM0390, RM0385,
+# RM0433, RM0351; the F405 (RM0090) is laid out like the F446.
+_STM32_FAMILY = {
+    "stm32f4": (0x4002_3800, 0x30, 0x4002_0000, 0x400),
+    "stm32f7": (0x4002_3800, 0x30, 0x4002_0000, 0x400),
+    "stm32h7": (0x5802_4400, 0xE0, 0x5802_0000, 0x400),
+    "stm32l4": (0x4002_1000, 0x4C, 0x4800_0000, 0x400),
+}
+_STM32_USART_ENABLE = {
+    ("stm32f4", "USART1"): (0x44, 4),
+    ("stm32f4", "USART2"): (0x40, 17),
+    ("stm32f4", "USART3"): (0x40, 18),
+    ("stm32f7", "USART1"): (0x44, 4),
+    ("stm32f7", "USART2"): (0x40, 17),
+    ("stm32f7", "USART3"): (0x40, 18),
+    ("stm32h7", "USART1"): (0xF0, 4),
+    ("stm32h7", "USART2"): (0xE8, 17),
+    ("stm32h7", "USART3"): (0xE8, 18),
+    ("stm32l4", "USART1"): (0x60, 14),
+    ("stm32l4", "USART2"): (0x58, 17),
+    ("stm32l4", "USART3"): (0x58, 18),
+}
+# RCC prescaler field encodings, shared by these families.
+_HPRE = {1: 0, 2: 8, 4: 9, 8: 10, 16: 11, 64: 12, 128: 13, 256: 14, 512: 15}
+_PPRE = {1: 0, 2: 4, 4: 5, 8: 6, 16: 7}
+
+
+def _defines(values: dict[str, int | str]) -> str:
+    return "".join(
+        f"#define EDGETX_{k} {v}\n" if isinstance(v, str) else f"#define EDGETX_{k} {v}u\n"
+        for k, v in values.items()
+    )
+
+
+def _stm32_console(board: Board) -> dict[str, int | str]:
+    c = board.console
+    family = board.mcu.family
+    if family not in _STM32_FAMILY or (family, c.instance) not in _STM32_USART_ENABLE:
+        raise UserError(
+            f"board {board.id}: no RCC data for {c.instance} on mcu.family {family!r}; "
+            f"known: {', '.join(f'{f} {i}' for f, i in _STM32_USART_ENABLE)}"
+        )
+    rcc, gpio_en, gpio_base, stride = _STM32_FAMILY[family]
+    en_offset, en_bit = _STM32_USART_ENABLE[family, c.instance]
+    assert c.tx_pin is not None and c.rx_pin is not None
+    return {
+        "USART_LAYOUT": 1 if family == "stm32f4" else 2,
+        "RCC_BASE": f"0x{rcc:08X}u", "RCC_GPIO_EN": f"0x{gpio_en:02X}u",
+        "RCC_CONSOLE_EN": f"0x{en_offset:02X}u", "RCC_CONSOLE_EN_BIT": en_bit,
+        "GPIO_BASE": f"0x{gpio_base:08X}u", "GPIO_STRIDE": f"0x{stride:X}u",
+        "CONSOLE_TX_PORT": ord(c.tx_pin[1]) - ord("A"), "CONSOLE_TX_PIN": int(c.tx_pin[2:]),
+        "CONSOLE_RX_PORT": ord(c.rx_pin[1]) - ord("A"), "CONSOLE_RX_PIN": int(c.rx_pin[2:]),
+        "CONSOLE_PIN_AF": c.pin_af or 0,
+    }  # fmt: skip
+
+
+def _clock_values(board: Board) -> dict[str, int | str]:
+    k = board.clock
+    if k is None:
+        return {"HAS_CLOCKS": 0}
+    return {
+        "HAS_CLOCKS": 1, "CPU_HZ": board.mcu.clock_hz, "CLOCK_SOURCE_HZ": k.source_hz,
+        "PLL_M": k.pll_m, "PLL_N": k.pll_n, "PLL_SYSCLK_DIV": k.pll_sysclk_div,
+        "AHB_DIV": k.ahb_div, "HPRE": _HPRE[k.ahb_div], "PPRE1": _PPRE[k.apb1_div],
+        "PPRE2": _PPRE[k.apb2_div], "FLASH_WAIT_STATES": k.flash_wait_states,
+        "OVERDRIVE": int(k.overdrive),
+    }  # fmt: skip
+
+
 def _board_config(board: Board) -> str:
     c = board.console
+    values: dict[str, int | str] = {
+        "BOARD_ID": f'"{board.id}"',
+        "HAS_FPU": int(board.mcu.fpu != "none"),
+        "CONSOLE_BASE": f"0x{c.base_address:08X}u",
+        "CONSOLE_CLOCK_HZ": c.clock_hz,
+        "CONSOLE_BAUD": c.baud,
+        "TICK_HZ": board.timer.clock_hz,
+    }
+    if c.driver == "stm32_usart":
+        values |= _stm32_console(board)
+    values |= _clock_values(board)
     return f"""\
 /* Generated by edgetx from {board.path.name}; do not edit. */
 #ifndef EDGETX_BOARD_CONFIG_H
 #define EDGETX_BOARD_CONFIG_H
 
-#define EDGETX_BOARD_ID "{board.id}"
-#define EDGETX_HAS_FPU {int(board.mcu.fpu != "none")}
-#define EDGETX_CONSOLE_BASE 0x{c.base_address:08X}u
-#define EDGETX_CONSOLE_CLOCK_HZ {c.clock_hz}u
-#define EDGETX_CONSOLE_BAUD {c.baud}u
-#define EDGETX_TICK_HZ {board.timer.clock_hz}u
-
+{_defines(values)}
 #endif
 """
 
 
-def _config_mk(board: Board) -> str:
+def _config_mk(board: Board, tflm: TflmLibrary | None) -> str:
     flags = [f"-mcpu={board.mcu.core}", "-mthumb"]
     if board.mcu.fpu == "none":
         flags.append("-mfloat-abi=soft")
     else:
         flags += ["-mfloat-abi=hard", f"-mfpu={board.mcu.fpu}"]
+    clocks = f"src/clocks_{board.clock.driver}.c" if board.clock else ""
     return f"""\
 # Generated by edgetx from {board.path.name}; do not edit.
 CPU_FLAGS := {" ".join(flags)}
 CONSOLE_DRIVER := {board.console.driver}
 TIMER_DRIVER := {board.timer.driver}
+CLOCK_SRCS := {clocks}
+TFLM_LIB := {tflm.lib if tflm else ""}
+TFLM_LDFLAGS := {f"-Wl,--defsym=EDGETX_STACK_BYTES={TFLM_STACK_BYTES}" if tflm else ""}
+TFLM_INCLUDES := {" ".join(f"-isystem {d}" for d in tflm.includes) if tflm else ""}
 """
 
 

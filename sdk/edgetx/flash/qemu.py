@@ -26,7 +26,7 @@ _PORT_TAKEN = "Address already in use"
 
 class QemuRunner(Runner):
     name = "qemu"
-    caps: ClassVar[RunnerCaps] = RunnerCaps(flash=False, console=True)
+    caps: ClassVar[RunnerCaps] = RunnerCaps(flash=False, console=True, serial_port=False)
 
     def __init__(self, machine: str) -> None:
         self.machine = machine

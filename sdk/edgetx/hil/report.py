@@ -90,7 +90,7 @@ def build_report(
     dev_pred, host_pred = device.argmax(axis=1), host_done.argmax(axis=1)
     same = np.all(device == host_done, axis=1)
     if emulated:
-        latency = ticks * (QEMU_INSTRUCTIONS_PER_SECOND // board.timer.clock_hz)
+        latency = ticks * QEMU_INSTRUCTIONS_PER_SECOND // board.timer.clock_hz
         unit = "instructions"
     else:
         latency = ticks * board.mcu.clock_hz // board.timer.clock_hz
