@@ -63,7 +63,7 @@ static size_t encode_error(const etx_frame *req, uint8_t code)
 static size_t run_model(const etx_frame *req)
 {
     uint8_t payload[RUN_REPLY_BYTES];
-    uint64_t start = ticks_now();
+    uint64_t start = ticks_start();
     edgetx_model_invoke((const int8_t *)req->payload, output);
     uint64_t elapsed = ticks_now() - start;
     memcpy(put_le(payload, elapsed, 8), output, EDGETX_MODEL_OUTPUT_BYTES);

@@ -250,6 +250,7 @@ def _board_config(board: Board) -> str:
         "CONSOLE_CLOCK_HZ": c.clock_hz,
         "CONSOLE_BAUD": c.baud,
         "TICK_HZ": board.timer.clock_hz,
+        "EMULATED": int(board.emulated),
     }
     if c.driver == "stm32_usart":
         values |= _stm32_console(board)
