@@ -24,26 +24,34 @@ def _interpreter(model: bytes, preserve: bool = False, arena_bytes: int = DEFAUL
 
 
 class Reference:
-    """Runs int8 inputs through the TFLM interpreter."""
+    """Runs quantized inputs (int8, or int16 for 16x8 models) through the TFLM interpreter."""
 
     def __init__(self, model: bytes, arena_bytes: int = DEFAULT_ARENA_BYTES) -> None:
         self.model = model
         self.interp = _interpreter(model, arena_bytes=arena_bytes)
-        self.input_shape = tuple(self.interp.get_input_details(0)["shape"])
+        detail = self.interp.get_input_details(0)
+        self.input_shape = tuple(detail["shape"])
+        self.input_dtype = np.dtype(detail["dtype"])
+        self.output_dtype = np.dtype(self.interp.get_output_details(0)["dtype"])
+        self._preserving = None  # the interpreter keeping every tensor, made on first use
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """One inference; x is int8 of the input's shape (or flat)."""
-        self.interp.set_input(np.asarray(x, np.int8).reshape(self.input_shape), 0)
+        """One inference; x is of the input's type and shape (or flat)."""
+        self.interp.set_input(np.asarray(x, self.input_dtype).reshape(self.input_shape), 0)
         self.interp.invoke()
-        return np.array(self.interp.get_output(0), np.int8)
+        return np.array(self.interp.get_output(0), self.output_dtype)
 
     def run_many(self, xs: np.ndarray) -> np.ndarray:
-        """[N, ...] int8 inputs -> [N, output_bytes] int8 outputs."""
-        return np.stack([self.run(x).ravel() for x in xs]) if len(xs) else np.zeros((0, 0), np.int8)
+        """[N, ...] inputs -> [N, output elements] outputs, in the model's input/output types."""
+        if not len(xs):
+            return np.zeros((0, 0), self.output_dtype)
+        return np.stack([self.run(x).ravel() for x in xs])
 
     def tensors(self, x: np.ndarray, indices: list[int]) -> dict[int, np.ndarray]:
-        """Intermediate tensors of one inference (for locating a mismatch)."""
-        interp = _interpreter(self.model, preserve=True)
-        interp.set_input(np.asarray(x, np.int8).reshape(self.input_shape), 0)
+        """Intermediate tensors of one inference, flat, each in its own type."""
+        if self._preserving is None:
+            self._preserving = _interpreter(self.model, preserve=True)
+        interp = self._preserving
+        interp.set_input(np.asarray(x, self.input_dtype).reshape(self.input_shape), 0)
         interp.invoke()
-        return {i: np.array(interp.GetTensor(i, 0), np.int8).ravel() for i in indices}
+        return {i: np.array(interp.GetTensor(i, 0)["tensor_data"]).ravel() for i in indices}
