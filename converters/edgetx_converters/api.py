@@ -16,9 +16,9 @@ from edgetx.errors import UnsupportedModel, UserError
 from edgetx.quant import dequantize, quantize_for
 from edgetx.reference import Reference
 from edgetx.tflite_model import parse_model
-from edgetx_converters import compare, load, report, tflm, validate
+from edgetx_converters import compare, layers, legalize, load, report, tflm, validate
 from edgetx_converters.compact import compact
-from edgetx_converters.quantize import quantize_int8
+from edgetx_converters.quantize import ACTIVATIONS, check_int16, prepare_int16, quantize
 from edgetx_converters.quiet import first_line, output_to
 
 log = logging.getLogger("edgetx_converters")
@@ -27,15 +27,24 @@ MODEL_ARRAY = "edgetx_model_tflite"  # model_data.h: edgetx_model_tflite[], edge
 LOG_NAME = "convert.log"
 
 
-def convert(model: str, calib: Path, out: Path, eval_data: Path | None = None) -> dict:
-    """Convert MODEL to full-integer int8 TFLite in OUT; return the report dict (also written).
+def convert(
+    model: str,
+    calib: Path,
+    out: Path,
+    eval_data: Path | None = None,
+    activations: str = "int8",
+) -> dict:
+    """Convert MODEL to full-integer TFLite in OUT; return the report dict (also written).
 
     MODEL is 'path/file.py:factory' (a function returning a torch.nn.Module with its weights)
-    or an .onnx file. CALIB is a .npy of float32 inputs [N, ...] without the batch dim; EVAL_DATA
-    an optional .npz with inputs `x` and integer labels `y`. OUT is replaced as a whole, and
-    only once everything succeeded. When conversion fails (not on bad input) the log is
-    kept next to it as OUT.failed.log.
+    or a file (see load.load). ACTIVATIONS is "int8", or "int16" for 16x8 (int16 activations,
+    int8 weights) where TFLite Micro runs every operator so. CALIB is a .npy of float32 inputs
+    [N, ...] without the batch dim; EVAL_DATA an optional .npz with inputs `x` and integer
+    labels `y`. OUT is replaced as a whole, and only once everything succeeded. When
+    conversion fails (not on bad input) the log is kept next to it as OUT.failed.log.
     """
+    if activations not in ACTIVATIONS:
+        raise UserError(f"activations {activations!r} is not one of {', '.join(ACTIVATIONS)}")
     started = time.monotonic()
     out = Path(out).absolute()
     _check_out(out)
@@ -52,7 +61,7 @@ def convert(model: str, calib: Path, out: Path, eval_data: Path | None = None) -
     build.mkdir()
     try:
         with output_to(build / LOG_NAME):
-            result = _convert(model, calib_x, eval_xy, build, work)
+            result = _convert(model, calib_x, eval_xy, build, work, activations)
         result["seconds"] = round(time.monotonic() - started, 2)
         report.write(result, build)
         _replace(out, build)
@@ -75,6 +84,7 @@ def _convert(
     eval_xy: tuple[np.ndarray, np.ndarray] | None,
     build: Path,
     work: Path,
+    activations: str,
 ) -> dict:
     source = load.load(spec)
     if source.input_shape is not None and calib_x.shape[1:] != source.input_shape:
@@ -87,12 +97,17 @@ def _convert(
     t = time.monotonic()
     float_tflite = source.to_tflite(calib_x[:1], work)
     log.info("float TFLite in %.1f s", time.monotonic() - t)
+    if activations == "int16":
+        float_tflite = prepare_int16(float_tflite)
     t = time.monotonic()
-    raw = compact(quantize_int8(float_tflite, calib_x))
-    log.info("int8 quantization in %.1f s", time.monotonic() - t)
+    raw = compact(quantize(float_tflite, calib_x, activations))
+    log.info("%s quantization in %.1f s", activations, time.monotonic() - t)
 
     int8 = parse_model(raw)
-    validate.check_int8(int8)
+    if activations == "int16":
+        check_int16(int8)
+    else:
+        validate.check_int8(int8)
     model_path = build / "model.tflite"
     model_path.write_bytes(raw)
     t = time.monotonic()
@@ -113,8 +128,13 @@ def _convert(
         q = reference.run_many(np.stack([quantize_for(s, i) for s in x]))
         return dequantize(q, o.scale[0], int(o.zero_point[0]))
 
+    t = time.monotonic()
+    layer_errors = layers.layer_errors(float_tflite, int8, reference, calib_x)
+    log.info("per-tensor errors in %.1f s", time.monotonic() - t)
     result: dict = {
         "source": spec,
+        "activations": activations,
+        "rewrites": legalize.read_record(float_tflite),
         "ops": int8.op_counts(),
         "params": report.count_params(int8),
         "macs": report.count_macs(int8),
@@ -123,6 +143,7 @@ def _convert(
         "input": report.tensor_info(i),
         "output": report.tensor_info(o),
         "float_vs_int8": {"calib": compare.float_vs_int8(float_calib, run_int8(calib_x))},
+        "layers": layer_errors,
     }
     if eval_xy is not None:
         x, y = eval_xy

@@ -75,6 +75,23 @@ def _io(t: dict) -> str:
     return f"{t['dtype']} {t['shape']}, scale {t['scale']:.6g}, zero point {t['zero_point']}"
 
 
+def _worst_layers(rows: list[dict], shown: int = 5) -> list[str]:
+    lines = [
+        "",
+        "## Where quantization hurts",
+        "",
+        f"The {min(shown, len(rows))} tensors of {len(rows)} with the lowest SQNR against the"
+        " float model on the calibration data (all of them: `edgetx inspect DIR --layers`).",
+        "",
+        "| tensor | op | SQNR dB | cosine |",
+        "|---|---|---|---|",
+    ]
+    for row in rows[:shown]:
+        sqnr = "-" if row["sqnr_db"] is None else f"{row['sqnr_db']:.1f}"
+        lines.append(f"| `{row['tensor']}` | {row['op']} | {sqnr} | {row['cosine']:.4f} |")
+    return lines
+
+
 def render_markdown(r: dict) -> str:
     i, o = r["input"], r["output"]
     lines = [
@@ -86,6 +103,7 @@ def render_markdown(r: dict) -> str:
         f"| TFLite Micro arena (measured minimum) | {r['tflm_arena_bytes']:,} bytes |",
         f"| parameters | {r['params']:,} |",
         f"| MACs per inference | {r['macs']:,} |",
+        f"| activations | {r['activations']} |",
         f"| input | {_io(i)} |",
         f"| output | {_io(o)} |",
         f"| conversion time | {r['seconds']:.1f} s |",
@@ -94,9 +112,14 @@ def render_markdown(r: dict) -> str:
         "",
         ", ".join(f"{name} ×{count}" for name, count in r["ops"].items()),
         "",
-        "## Int8 against float",
+        "## Rewrites for TFLite Micro",
         "",
-        "Dequantized TFLite Micro int8 outputs against the float model's outputs.",
+        *(f"- {w['how']}: ×{w['count']}" for w in r.get("rewrites", [])),
+        *([] if r.get("rewrites") else ["none"]),
+        "",
+        f"## {r['activations']} against float",
+        "",
+        f"Dequantized TFLite Micro {r['activations']} outputs against the float model's outputs.",
         "",
         "| data | samples | cosine mean | cosine min | max abs error | top-1 agreement |",
         "|---|---|---|---|---|---|",
@@ -112,6 +135,7 @@ def render_markdown(r: dict) -> str:
             "",
             f"Accuracy on the evaluation set: float {acc['float']:.2%}, int8 {acc['int8']:.2%}.",
         ]
+    lines += _worst_layers(r["layers"])
     tools = ", ".join(f"{k} {v}" for k, v in r["converter"].items())
     lines += ["", f"Converted with {tools}.", ""]
     return "\n".join(lines)
