@@ -21,12 +21,16 @@ from edgetx.boards import Board, load_board
 from edgetx.errors import EdgetxError
 from edgetx.flash import QemuRunner
 from edgetx.link import Link
+from edgetx.link.labgrid_place import serial_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("edgetx", "edgetx hardware-in-the-loop")
     group.addoption("--edgetx-board", help="board id to run edgetx HIL tests on")
-    group.addoption("--edgetx-port", help="serial URL of the board (default: boot it in QEMU)")
+    group.addoption(
+        "--edgetx-port",
+        help="serial URL or labgrid://PLACE of the board (default: boot it in QEMU)",
+    )
     group.addoption(
         "--edgetx-firmware", type=Path, help="firmware directory of 'edgetx build' to boot in QEMU"
     )
@@ -49,7 +53,7 @@ def edgetx_link(request: pytest.FixtureRequest, edgetx_board: Board) -> Iterator
     """An edgetx.link.Link to the board, synced; one per test session."""
     port = request.config.getoption("edgetx_port")
     if port is not None:
-        with Link.open(port) as link:
+        with Link.open(serial_url(port)) as link:
             link.sync()
             yield link
         return

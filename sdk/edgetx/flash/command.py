@@ -14,6 +14,7 @@ from edgetx.flash.pyocd import PyocdRunner
 from edgetx.flash.qemu import QemuRunner
 from edgetx.flash.runner import Runner
 from edgetx.flash.stflash import StFlashRunner
+from edgetx.link.labgrid_place import is_place, serial_url
 from edgetx.ports import find_port
 
 RUNNERS: dict[str, type[Runner]] = {
@@ -43,7 +44,14 @@ def flash(fwdir: Path, board_id: str, runner: str | None = None, port: str | Non
             while True:
                 time.sleep(1)
     console = find_port(board, port)
+    if is_place(console) and not cls.caps.serial_port:
+        raise UserError(
+            f"runner {name!r} flashes through a probe attached to this machine, but the probe of "
+            f"{console} is at its exporter: flash the place with labgrid ('labgrid-client -p "
+            f"PLACE bootstrap {Path(fwdir) / 'firmware.elf'}' with a flashing driver in your "
+            "labgrid environment), then run edgetx hil with this --port"
+        )
     with cls.from_board(board) as r:
-        r.flash(Path(fwdir), console)
+        r.flash(Path(fwdir), serial_url(console))
     print(f"flashed {fwdir} to {board.id} with {name}; console at {console}")
     print(f"  edgetx hil {fwdir} --board {board.id} --port {console} --dataset ... --report ...")

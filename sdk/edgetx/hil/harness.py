@@ -28,6 +28,7 @@ from edgetx.hil.journal import Entry, Journal, file_sha256
 from edgetx.hil.report import Outcome, build_report, table, write_report
 from edgetx.hil.session import LinkStats, RunFn, Session
 from edgetx.link import DeviceInfo, Link, RunResult
+from edgetx.link.labgrid_place import serial_url
 from edgetx.quant import quantize_for
 from edgetx.reference import Reference
 from edgetx.tflite_model import load_model
@@ -125,13 +126,14 @@ def run_hil(
 
 
 def _targets(board: Board, ports: list[str], jobs: int | None) -> list[str | None]:
-    """Where each job runs: a serial URL, or None for an emulator the job starts."""
+    """Where each job runs: a serial URL (a labgrid place resolved to its own, here in the main
+    thread), or None for an emulator the job starts."""
     if jobs is not None and jobs < 1:
         raise UserError("--jobs must be 1 or more")
     if ports:
         if jobs is not None and jobs != len(ports):
             raise UserError(f"--jobs {jobs} but {len(ports)} --port given; give one port per job")
-        return list(ports)
+        return [serial_url(p) for p in ports]
     if not board.emulated:
         raise UserError(f"board {board.id} is not emulated; give the serial port with --port")
     return [None] * (jobs or 1)
