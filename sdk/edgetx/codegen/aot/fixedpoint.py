@@ -9,7 +9,11 @@ All values are Python ints carrying C int32/int64 semantics.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -167,3 +171,106 @@ def inv_sqrt_multiplier_exp(value: int, reverse_shift: int) -> tuple[int, int]:
         x = wrap32(x << -shift)
         shift = 0
     return x, shift * reverse_shift
+
+
+def rounding_half_sum(a: int, b: int) -> int:
+    """gemmlowp RoundingHalfSum for int32."""
+    s = a + b
+    return trunc_div(s + (1 if s >= 0 else -1), 2)
+
+
+def _newton_reciprocal_half(half_denominator: int) -> int:
+    """Newton-Raphson for 1/(2*half_denominator), Q2.29 result (gemmlowp's three steps)."""
+    x = wrap32(1515870810 + _fp_mul(half_denominator, -1010580540))  # 48/17 - 32/17 * d
+    for _ in range(3):
+        one_minus = wrap32((1 << 29) - _fp_mul(half_denominator, x))
+        x = wrap32(x + sat_mul_pot(_fp_mul(x, one_minus), 2))
+    return x
+
+
+def one_over_one_plus_x(a: int) -> int:
+    """1 / (1 + a) for a in [0, 1), Q0.31 in and out."""
+    x = _newton_reciprocal_half(rounding_half_sum(a, INT32_MAX))
+    return sat_mul_pot(x, 1)  # Q1.30 raw -> Q0.31
+
+
+def one_minus_x_over_one_plus_x(a: int) -> int:
+    """(1 - a) / (1 + a) for a in [0, 1), Q0.31 in and out."""
+    x = _newton_reciprocal_half(rounding_half_sum(a, INT32_MAX))
+    return sat_mul_pot(wrap32(x - (1 << 29)), 2)  # Q2.29 -> Q0.31
+
+
+def tanh_fp(a: int, integer_bits: int) -> int:
+    """gemmlowp tanh of a raw value with integer_bits integer bits; result in Q0.31."""
+    if a == 0:
+        return 0
+    n = a if a < 0 else wrap32(-a)
+    t = one_minus_x_over_one_plus_x(exp_on_negative_values(n, integer_bits + 1))
+    return wrap32(-t) if a < 0 else t
+
+
+def logistic_fp(a: int, integer_bits: int) -> int:
+    """gemmlowp logistic of a raw value with integer_bits integer bits; result in Q0.31."""
+    if a == 0:
+        return 1 << 30
+    abs_a = a if a > 0 else wrap32(-a)
+    positive = one_over_one_plus_x(exp_on_negative_values(wrap32(-abs_a), integer_bits))
+    return positive if a > 0 else wrap32(INT32_MAX - positive)
+
+
+def input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31) -> int:
+    """CalculateInputRadius."""
+    real = ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits)) / (1 << left_shift)
+    return math.floor(real)
+
+
+def frexp_multiplier(real: float) -> tuple[int, int]:
+    """The (multiplier, shift) pair TANH/LOGISTIC derive with frexp and TfLiteRound."""
+    q, shift = math.frexp(real)
+    return round_half_away(q * (1 << 31)), shift
+
+
+@functools.cache
+def _libm_expf() -> Callable[[float], float]:
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    libm.expf.restype = ctypes.c_float
+    libm.expf.argtypes = [ctypes.c_float]
+    return libm.expf
+
+
+def _expf(x: np.float32) -> np.float32:
+    """The C library's expf, which TFLM's std::exp(float) calls (numpy's float32 exp
+    may differ from it in the last place)."""
+    return np.float32(_libm_expf()(float(x)))
+
+
+def _roundf(x: np.float32) -> np.float32:
+    return np.float32(round_half_away(float(x)))
+
+
+def int16_lut(func: Callable[[np.float32], np.float32], in_min: float, in_max: float) -> list[int]:
+    """TFLM's 513-entry int16 interpolation table of func over [in_min, in_max] with
+    outputs in [-1, 1], computed in float32 as TFLM's Prepare does."""
+    f = np.float32
+    lo, hi = f(in_min), f(in_max)
+    steps = 512
+    step = (hi - lo) / f(steps)
+    half = step / f(2)
+    inv = f(65536) / (f(1) - f(-1))
+    table = []
+    for i in range(steps):
+        x = lo + f(i) * step
+        val, mid, nxt = func(x), func(x + half), func(lo + f(i + 1) * step)
+        sample = _roundf(val * inv)
+        interp = _roundf((nxt * inv + _roundf(val * inv)) / f(2))
+        bias = _roundf((interp - _roundf(mid * inv)) / f(2))
+        table.append(int(min(max(sample - bias, f(-32768)), f(32767))))
+    table.append(int(min(max(_roundf(func(hi) * inv), f(-32768)), f(32767))))
+    return table
+
+
+def softmax16_luts() -> tuple[list[int], list[int]]:
+    """The exp and 1/(1+x) tables of TFLM's int16 SOFTMAX."""
+    exp_lut = int16_lut(_expf, -10.0, 0.0)
+    recip_lut = int16_lut(lambda v: np.float32(1) / (np.float32(1) + v), 0.0, 1.0)
+    return exp_lut, recip_lut

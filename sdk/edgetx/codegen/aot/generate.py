@@ -1,8 +1,10 @@
-"""Generate the AOT C sources for an int8 .tflite model.
+"""Generate the AOT C sources for an int8 (or 16x8) .tflite model.
 
 Output (a self-contained directory of C): edgetx_model.h with the model
 interface the firmware agent uses, edgetx_model.c with constants, the memory
-plan and one runtime call per operator, and the runtime library edgetx_rt.c/h.
+plan and one runtime call per operator, and the runtime library (edgetx_rt*.c/h,
+one source file per operator family). Input and output cross the interface as
+bytes, so int16 model tensors pass through the same int8_t pointers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgetx.codegen.aot.kernels import Context, emit
+from edgetx.codegen.aot.ops import Context, emit
 from edgetx.codegen.aot.planner import ALIASING_OPS, plan_memory
 from edgetx.errors import UnsupportedModel
 from edgetx.tflite_model import Model
@@ -65,9 +67,10 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
         raise UnsupportedModel("the AOT runtime supports models with one input and one output")
     inp, outp = model.input, model.output
     for t in (inp, outp):
-        if t.dtype != "INT8":
+        if t.dtype not in ("INT8", "INT16"):
             raise UnsupportedModel(
-                f"model {t.name!r} tensor is {t.dtype}; the AOT runtime needs int8 input and output"
+                f"model tensor {t.name!r} is {t.dtype}; the AOT runtime needs int8 or int16 "
+                "input and output"
             )
     plan = plan_memory(model)
     ctx = Context(model, plan.offsets)
@@ -81,7 +84,7 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
             t = op.outputs[0]
             calls.append(
                 "#ifdef EDGETX_TRACE\n"
-                f"  edgetx_trace({op.index}, {t}, {ctx.ptr(t)}, {model.tensors[t].size});\n"
+                f"  edgetx_trace({op.index}, {t}, {ctx.addr(t)}, {model.tensors[t].nbytes});\n"
                 "#endif"
             )
 
@@ -99,9 +102,9 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
             *ctx.definitions,
             "",
             "void edgetx_model_invoke(const int8_t *input, int8_t *output) {",
-            f"  memcpy({ctx.ptr(model.inputs[0])}, input, EDGETX_MODEL_INPUT_BYTES);",
+            f"  memcpy({ctx.addr(model.inputs[0])}, input, EDGETX_MODEL_INPUT_BYTES);",
             *calls,
-            f"  memcpy(output, {ctx.ptr(model.outputs[0])}, EDGETX_MODEL_OUTPUT_BYTES);",
+            f"  memcpy(output, {ctx.addr(model.outputs[0])}, EDGETX_MODEL_OUTPUT_BYTES);",
             "}",
             "",
         ]
@@ -111,7 +114,7 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
     (out_dir / "edgetx_model.h").write_text(header)
     (out_dir / "edgetx_model.c").write_text(source)
     files = [out_dir / "edgetx_model.h", out_dir / "edgetx_model.c"]
-    for name in ("edgetx_rt.h", "edgetx_rt.c"):
-        shutil.copyfile(RUNTIME_DIR / name, out_dir / name)
-        files.append(out_dir / name)
+    for src in sorted(RUNTIME_DIR.glob("edgetx_rt*.[ch]")):
+        shutil.copyfile(src, out_dir / src.name)
+        files.append(out_dir / src.name)
     return AotModel(arena, macs, inp.nbytes, outp.nbytes, tuple(files))

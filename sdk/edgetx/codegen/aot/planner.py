@@ -1,32 +1,94 @@
 """Static memory plan: every activation tensor gets an offset in one arena.
 
-Lifetimes come from the graph (first writer to last reader). RESHAPE outputs
-alias their input, since the bytes are identical. Buffers are placed greedily
-by size, largest first, at the lowest offset that does not overlap any placed
-buffer alive at the same time.
+Lifetimes come from the graph (first writer to last reader). Two kinds of
+tensors share storage instead of getting their own buffer: a RESHAPE's output
+is its input (same bytes), and an element-wise operator whose input dies at
+that operator and has the output's size and shape writes its output in place
+(every kernel listed in INPLACE_OPS reads an element before writing the same
+position, and nothing after it). Buffers are placed greedily at the lowest
+offset that overlaps no buffer alive at the same time; plan_memory keeps the
+smallest of a few such plans.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from edgetx.tflite_model import Model
+from edgetx.tflite_model import Model, Operator
 
 ALIGN = 16
 ALIASING_OPS = ("RESHAPE",)
+# Kernels that may write their output over their first input(s), element for element.
+INPLACE_OPS = {
+    "ADD": (0, 1),
+    "SUB": (0, 1),
+    "MUL": (0, 1),
+    "SQUARED_DIFFERENCE": (0, 1),
+    "RSQRT": (0,),
+    "TANH": (0,),
+    "LOGISTIC": (0,),
+    "HARD_SWISH": (0,),
+    "RELU": (0,),
+    "QUANTIZE": (0,),
+}
 
 
 @dataclass(frozen=True)
 class Plan:
     offsets: dict[int, int]  # tensor index -> arena offset
-    arena_bytes: int
+    arena_bytes: int  # planned peak: the arena's size
+    storage: dict[int, int]  # tensor index -> the tensor whose buffer it uses
 
 
 def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+def _reads(model: Model) -> dict[int, int]:
+    """The last operator reading each activation (model outputs: past the last op)."""
+    last: dict[int, int] = {}
+    for i, op in enumerate(model.operators):
+        for t in op.inputs:
+            if t >= 0:
+                last[t] = i
+    for t in model.outputs:
+        last[t] = len(model.operators)
+    return last
+
+
+def _in_place_input(
+    model: Model, op: Operator, group_last: dict[int, int], find: Callable[[int], int]
+) -> int | None:
+    """An input this operator may overwrite with its output, if any."""
+    out = model.tensors[op.outputs[0]]
+    for k in INPLACE_OPS.get(op.opcode, ()):
+        t = op.inputs[k] if k < len(op.inputs) else -1
+        if t < 0 or model.tensors[t].is_constant:
+            continue
+        x = model.tensors[t]
+        if x.shape == out.shape and x.nbytes == out.nbytes and group_last[find(t)] == op.index:
+            return t
+    return None
+
+
 def plan_memory(model: Model) -> Plan:
+    """The smallest of a few greedy plans: with and without in-place sharing (sharing
+    lengthens a buffer's life, which can fragment the arena), buffers placed largest
+    first or earliest first."""
+    best: Plan | None = None
+    for in_place in (True, False):
+        storage = _storage(model, in_place)
+        for order in ("size", "first"):
+            plan = _place(model, storage, order)
+            if best is None or plan.arena_bytes < best.arena_bytes:
+                best = plan
+    assert best is not None
+    return best
+
+
+def _storage(model: Model, in_place: bool) -> dict[int, int]:
+    """Tensor -> the tensor whose buffer it uses (RESHAPE always, in-place if asked)."""
     root: dict[int, int] = {}
 
     def find(t: int) -> int:
@@ -34,18 +96,26 @@ def plan_memory(model: Model) -> Plan:
             t = root[t]
         return t
 
+    group_last = _reads(model)
     for op in model.operators:
-        if op.opcode in ALIASING_OPS:
-            root[find(op.outputs[0])] = find(op.inputs[0])
+        src = op.inputs[0] if op.opcode in ALIASING_OPS else None
+        if src is None and in_place:
+            src = _in_place_input(model, op, group_last, find)
+        if src is not None:
+            r, o = find(src), find(op.outputs[0])
+            root[o] = r
+            group_last[r] = max(group_last.get(r, -1), group_last.get(o, -1))
+    return {i: find(i) for i, t in enumerate(model.tensors) if not t.is_constant}
 
-    last_op = len(model.operators)
+
+def _place(model: Model, storage: dict[int, int], order: str) -> Plan:
     first: dict[int, int] = {}
     last: dict[int, int] = {}
 
     def touch(t: int, when: int) -> None:
         if t < 0 or model.tensors[t].is_constant:
             return
-        r = find(t)
+        r = storage[t]
         first[r] = min(first.get(r, when), when)
         last[r] = max(last.get(r, when), when)
 
@@ -55,12 +125,16 @@ def plan_memory(model: Model) -> Plan:
         for t in op.inputs + op.outputs:
             touch(t, i)
     for t in model.outputs:
-        touch(t, last_op)
+        touch(t, len(model.operators))
 
-    size = {r: _align(model.tensors[r].nbytes) for r in first}
+    size: dict[int, int] = {}
+    for t, r in storage.items():
+        if r in first:
+            size[r] = max(size.get(r, 0), _align(model.tensors[t].nbytes))
+    key = (lambda r: (-size[r], first[r])) if order == "size" else (lambda r: (first[r], -size[r]))
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[int, int] = {}
-    for r in sorted(first, key=lambda r: (-size[r], first[r])):
+    for r in sorted(first, key=key):
         offset = 0
         for o, s, f, lst in sorted(placed):
             overlaps_in_time = not (last[r] < f or lst < first[r])
@@ -69,9 +143,5 @@ def plan_memory(model: Model) -> Plan:
         placed.append((offset, size[r], first[r], last[r]))
         offsets[r] = offset
     arena = max((o + s for o, s, _, _ in placed), default=0)
-
-    all_offsets = {}
-    for i, t in enumerate(model.tensors):
-        if not t.is_constant and find(i) in offsets:
-            all_offsets[i] = offsets[find(i)]
-    return Plan(all_offsets, arena)
+    used = {t: r for t, r in storage.items() if r in offsets}
+    return Plan({t: offsets[r] for t, r in used.items()}, arena, used)

@@ -1,0 +1,130 @@
+"""What every operator emitter shares: the emission context and C/quantization helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgetx.codegen.aot import fixedpoint as fx
+from edgetx.errors import UnsupportedModel
+from edgetx.tflite_model import Model, Operator, Tensor
+
+MAX_DIMS = 6
+
+
+@dataclass
+class Emitted:
+    call: str  # C statement(s) computing the op
+    constants: list[str] = field(default_factory=list)  # C definitions the call uses
+    macs: int = 0
+
+
+@dataclass
+class Context:
+    model: Model
+    offsets: dict[int, int]
+    const_names: dict[int, str] = field(default_factory=dict)
+    definitions: list[str] = field(default_factory=list)
+
+    def ptr(self, t: int) -> str:
+        tensor = self.model.tensors[t]
+        if tensor.is_constant:
+            return self.constant(t)
+        if tensor.dtype == "INT16":
+            return f"(int16_t *)(void *)(arena + {self.offsets[t]})"
+        return f"(arena + {self.offsets[t]})"
+
+    def addr(self, t: int) -> str:
+        """The tensor's bytes in the arena (for copies and tracing)."""
+        return f"(arena + {self.offsets[t]})"
+
+    def constant(self, t: int) -> str:
+        """Emit a model constant tensor once and return its name."""
+        if t not in self.const_names:
+            tensor = self.model.tensors[t]
+            name = f"c{t}"
+            self.definitions.append(c_array(name, tensor.data, tensor.np_dtype))
+            self.const_names[t] = name
+        return self.const_names[t]
+
+    def shared(self, definition: str) -> None:
+        """Emit a definition that several operators use, once."""
+        if definition not in self.definitions:
+            self.definitions.append(definition)
+
+    def tensor(self, t: int) -> Tensor:
+        return self.model.tensors[t]
+
+
+Emitter = Callable[[Context, Operator, str], Emitted]
+
+C_TYPES = {
+    np.dtype(np.int8): "int8_t",
+    np.dtype(np.int16): "int16_t",
+    np.dtype(np.int32): "int32_t",
+    np.dtype(np.int64): "int64_t",
+}
+
+
+def c_array(name: str, values: np.ndarray, dtype: np.dtype) -> str:
+    flat = np.asarray(values).astype(dtype).ravel()
+    ctype = C_TYPES[np.dtype(dtype)]
+    suffix = "LL" if ctype == "int64_t" else ""
+    body = ", ".join(_c_int(int(v), ctype) + suffix for v in flat) if flat.size else "0"
+    return f"static const {ctype} {name}[{max(flat.size, 1)}] = {{{body}}};"
+
+
+def _c_int(v: int, ctype: str) -> str:
+    # The most negative value is not a literal in C; spell it as an expression.
+    if ctype == "int32_t" and v == fx.INT32_MIN:
+        return "(-2147483647 - 1)"
+    if ctype == "int64_t" and v == -(1 << 63):
+        return "(-9223372036854775807LL - 1)"
+    return str(v)
+
+
+def c_ints(values: list[int], length: int = MAX_DIMS) -> str:
+    padded = list(values) + [0] * (length - len(values))
+    return "{" + ", ".join(str(int(v)) for v in padded) + "}"
+
+
+def scale(t: Tensor) -> float:
+    return float(t.scale[0])
+
+
+def zero_point(t: Tensor) -> int:
+    return int(t.zero_point[0])
+
+
+def strides(shape: tuple[int, ...] | list[int]) -> list[int]:
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= d
+    return out[::-1]
+
+
+def qrange(t: Tensor) -> tuple[int, int]:
+    return (-32768, 32767) if t.dtype == "INT16" else (-128, 127)
+
+
+def activation_range(op: Operator, out: Tensor) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int8/int16 outputs."""
+    act = getattr(op.options, "fusedActivationFunction", 0) or 0
+    s, zp = np.float32(scale(out)), zero_point(out)
+    qmin, qmax = qrange(out)
+
+    def q(f: float) -> int:
+        return zp + fx.round_half_away(float(np.float32(f) / s))
+
+    if act == 0:
+        return qmin, qmax
+    if act == 1:  # RELU
+        return max(qmin, q(0.0)), qmax
+    if act == 2:  # RELU_N1_TO_1
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    if act == 3:  # RELU6
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    raise UnsupportedModel(f"fused activation {act} on operator {op.index} is not supported")

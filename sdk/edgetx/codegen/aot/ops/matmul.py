@@ -1,0 +1,108 @@
+"""FULLY_CONNECTED and BATCH_MATMUL emitters (int8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgetx.codegen.aot import fixedpoint as fx
+from edgetx.codegen.aot.ops.common import (
+    Context,
+    Emitted,
+    Emitter,
+    activation_range,
+    c_array,
+    scale,
+    zero_point,
+)
+from edgetx.errors import UnsupportedModel
+from edgetx.tflite_model import Operator
+
+# Packed weights: output channels in blocks of PACK_COLS, depth in chunks of 4, one int8 word
+# per channel and chunk. On Arm DSP cores SXTB16 and SXTB16 ROR 8 split an activation word and a
+# weight word alike into (v0, v2) and (v1, v3), which SMLAD multiplies as they lie; the blocking
+# lets one pointer stream the weights of 4 outputs that share each activation word.
+PACK_COLS = 4
+
+
+def pack_weights(w: np.ndarray) -> np.ndarray:
+    """int8 [out_depth, depth] -> int8 packed as the runtime's FULLY_CONNECTED reads it, zero
+    padded to whole blocks of PACK_COLS channels and chunks of 4 depth."""
+    cols, depth = w.shape
+    padded = np.zeros((-(-cols // PACK_COLS) * PACK_COLS, -(-depth // 4) * 4), np.int8)
+    padded[:cols, :depth] = w
+    blocks = padded.reshape(-1, PACK_COLS, padded.shape[1] // 4, 4)
+    return blocks.transpose(0, 2, 1, 3).ravel()
+
+
+def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
+    m = ctx.model
+    x, w, out = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
+    bias = m.tensors[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    if not w.is_constant or w.dtype != "INT8":
+        raise UnsupportedModel(f"FULLY_CONNECTED #{op.index} needs constant int8 weights")
+    if np.any(w.zero_point != 0):
+        raise UnsupportedModel(f"FULLY_CONNECTED #{op.index} has asymmetric weights")
+    out_depth, depth = w.shape[-2], w.shape[-1]
+    rows = x.size // depth
+    s_in, s_out = scale(x), scale(out)
+    if w.per_channel:
+        reals = [float(s_in) * float(ws) / float(s_out) for ws in w.scale]
+    else:
+        reals = [fx.f32(s_in * float(w.scale[0])) / float(s_out)] * out_depth
+    mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
+    weights = w.data.reshape(out_depth, depth).astype(np.int64)
+    b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_depth, np.int64)
+    folded = [fx.wrap32(int(v)) for v in b - zero_point(x) * weights.sum(axis=1)]
+    lo, hi = activation_range(op, out)
+    packed = pack_weights(w.data.reshape(out_depth, depth))
+    consts = [
+        f"static const int8_t {name}_w[{packed.size}] __attribute__((aligned(4))) = "
+        f"{{{', '.join(str(int(v)) for v in packed)}}};",
+        c_array(f"{name}_b", np.array(folded + [0] * (-out_depth % PACK_COLS)), np.int32),
+        c_array(f"{name}_m", np.array(mult), np.int32),
+        c_array(f"{name}_s", np.array(shift), np.int32),
+        f"static const etx_fc_params {name}_p = {{{out_depth}, {depth}, {rows}, "
+        f"{zero_point(out)}, {lo}, {hi}}};",
+    ]
+    call = (
+        f"etx_fully_connected(&{name}_p, {ctx.ptr(op.inputs[0])}, {name}_w, {name}_b, "
+        f"{name}_m, {name}_s, {ctx.ptr(op.outputs[0])});"
+    )
+    return Emitted(call, consts, macs=rows * out_depth * depth)
+
+
+def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
+    m = ctx.model
+    lhs, rhs, out = (m.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    adj_x = bool(getattr(op.options, "adjX", False))
+    adj_y = bool(getattr(op.options, "adjY", False))
+    if adj_x:
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} with adj_x is not supported")
+    rows, depth = lhs.shape[-2], lhs.shape[-1]
+    cols = rhs.shape[-2] if adj_y else rhs.shape[-1]
+    lhs_batches = int(np.prod(lhs.shape[:-2])) if len(lhs.shape) > 2 else 1
+    rhs_batches = int(np.prod(rhs.shape[:-2])) if len(rhs.shape) > 2 else 1
+    batches = max(lhs_batches, rhs_batches)
+    if lhs_batches not in (1, batches) or rhs_batches not in (1, batches):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
+    lhs_stride = rows * depth if lhs_batches > 1 else 0
+    rhs_stride = depth * cols if rhs_batches > 1 else 0
+    row_stride, col_stride = (1, depth) if adj_y else (cols, 1)
+    real = fx.f32(scale(lhs) * scale(rhs)) / float(scale(out))
+    mult, shift = fx.quantize_multiplier(real)
+    consts = [
+        f"static const etx_bmm_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "
+        f"{lhs_stride}, {rhs_stride}, {row_stride}, {col_stride}, {zero_point(lhs)}, "
+        f"{zero_point(rhs)}, {mult}, {shift}, {zero_point(out)}}};"
+    ]
+    call = (
+        f"etx_batch_matmul(&{name}_p, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.inputs[1])}, "
+        f"{ctx.ptr(op.outputs[0])});"
+    )
+    return Emitted(call, consts, macs=batches * rows * cols * depth)
+
+
+INT8: dict[str, Emitter] = {
+    "FULLY_CONNECTED": emit_fully_connected,
+    "BATCH_MATMUL": emit_batch_matmul,
+}

@@ -1,0 +1,86 @@
+"""FULLY_CONNECTED and BATCH_MATMUL with int16 activations (16x8)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgetx.codegen.aot import fixedpoint as fx
+from edgetx.codegen.aot.ops.common import (
+    Context,
+    Emitted,
+    Emitter,
+    activation_range,
+    c_array,
+    scale,
+    zero_point,
+)
+from edgetx.errors import UnsupportedModel
+from edgetx.tflite_model import Operator
+
+
+def emit_fully_connected16(ctx: Context, op: Operator, name: str) -> Emitted:
+    x, w, out = (ctx.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    bias = ctx.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    if not w.is_constant or w.dtype != "INT8" or np.any(w.zero_point != 0):
+        raise UnsupportedModel(f"FULLY_CONNECTED #{op.index} needs constant symmetric int8 weights")
+    if zero_point(x) != 0 or zero_point(out) != 0:
+        raise UnsupportedModel(f"FULLY_CONNECTED #{op.index}: 16x8 needs zero points of 0")
+    out_depth, depth = w.shape[-2], w.shape[-1]
+    if w.per_channel:
+        reals = [float(np.float32(scale(x))) * float(s) / float(scale(out)) for s in w.scale]
+    else:
+        reals = [fx.f32(scale(x) * float(w.scale[0])) / float(scale(out))] * out_depth
+    mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
+    acc64 = bias is not None and bias.dtype == "INT64"
+    bias_data = bias.data if bias is not None else np.zeros(out_depth, np.int32)
+    lo, hi = activation_range(op, out)
+    consts = [
+        c_array(f"{name}_w", w.data, np.int8),
+        c_array(f"{name}_b", bias_data, np.int64 if acc64 else np.int32),
+        c_array(f"{name}_m", np.array(mult), np.int32),
+        c_array(f"{name}_s", np.array(shift), np.int32),
+        f"static const etx_mm16_params {name}_p = {{1, {x.size // depth}, {depth}, {out_depth}, "
+        f"0, 0, {depth}, 1, {lo}, {hi}}};",
+    ]
+    fn = "etx_matmul_s16_acc64" if acc64 else "etx_matmul_s16"
+    call = (
+        f"{fn}(&{name}_p, {ctx.ptr(op.inputs[0])}, {name}_w, {name}_b, {name}_m, {name}_s, "
+        f"{ctx.ptr(op.outputs[0])});"
+    )
+    return Emitted(call, consts, macs=x.size * out_depth)
+
+
+def emit_batch_matmul16(ctx: Context, op: Operator, name: str) -> Emitted:
+    lhs, rhs, out = (ctx.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if getattr(op.options, "adjX", False):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} with adj_x is not supported")
+    if rhs.dtype != "INT16" or any(zero_point(t) != 0 for t in (lhs, rhs, out)):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index}: 16x16 needs zero points of 0")
+    adj_y = bool(getattr(op.options, "adjY", False))
+    rows, depth = lhs.shape[-2], lhs.shape[-1]
+    cols = rhs.shape[-2] if adj_y else rhs.shape[-1]
+    lb = int(np.prod(lhs.shape[:-2])) if len(lhs.shape) > 2 else 1
+    rb = int(np.prod(rhs.shape[:-2])) if len(rhs.shape) > 2 else 1
+    batches = max(lb, rb)
+    if lb not in (1, batches) or rb not in (1, batches):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
+    k_stride, c_stride = (1, depth) if adj_y else (cols, 1)
+    mult, shift = fx.quantize_multiplier(fx.f32(scale(lhs) * scale(rhs)) / float(scale(out)))
+    consts = [
+        f"static const etx_mm16_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "
+        f"{rows * depth if lb > 1 else 0}, {depth * cols if rb > 1 else 0}, {c_stride}, "
+        f"{k_stride}, -32768, 32767}};",
+        c_array(f"{name}_m", np.array([mult]), np.int32),
+        c_array(f"{name}_s", np.array([shift]), np.int32),
+    ]
+    call = (
+        f"etx_bmm_s16(&{name}_p, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.inputs[1])}, "
+        f"{name}_m[0], {name}_s[0], {ctx.ptr(op.outputs[0])});"
+    )
+    return Emitted(call, consts, macs=batches * rows * cols * depth)
+
+
+INT16: dict[str, Emitter] = {
+    "FULLY_CONNECTED": emit_fully_connected16,
+    "BATCH_MATMUL": emit_batch_matmul16,
+}
