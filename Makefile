@@ -10,11 +10,11 @@ PY := $(VENV)/bin/python
 EDGETX := $(VENV)/bin/edgetx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := make gcc g++ python3-venv gcc-arm-none-eabi libnewlib-arm-none-eabi \
-	qemu-system-arm espeak-ng
+	qemu-system-arm espeak-ng clang-14 libclang-rt-14-dev ser2net
 BOARD := qemu-mps2-an386
 KWS := build/audio_kws
 
-.PHONY: demo test lint system venv clean
+.PHONY: demo eelbert test lint system venv clean
 
 system:
 	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
@@ -44,6 +44,21 @@ demo: $(KWS)/weights.pt
 	$(EDGETX) build $(KWS)/model --board $(BOARD) --out $(KWS)/fw
 	$(EDGETX) hil $(KWS)/fw --board $(BOARD) --dataset $(KWS)/eval.npz --report $(KWS)/hil
 	$(PY) examples/audio_kws/summary.py $(KWS)
+
+# The EELBERT-style text example: intent classification from raw text on the emulated board.
+EELBERT := build/eelbert_intent
+
+$(EELBERT)/weights.pt: | venv
+	$(PY) examples/eelbert_intent/make_data.py --out $(EELBERT)/data
+	$(PY) examples/eelbert_intent/train.py --data $(EELBERT)/data --out $(EELBERT)
+
+eelbert: $(EELBERT)/weights.pt
+	$(EDGETX) convert examples/eelbert_intent/model.py:trained --calib $(EELBERT)/calib.npy \
+	  --eval $(EELBERT)/eval.npz --out $(EELBERT)/model
+	$(EDGETX) build $(EELBERT)/model --board $(BOARD) --out $(EELBERT)/fw \
+	  --frontend $(EELBERT)/frontend.json
+	$(EDGETX) hil $(EELBERT)/fw --board $(BOARD) --dataset $(EELBERT)/eval.npz --raw \
+	  --report $(EELBERT)/hil
 
 lint: venv
 	$(VENV)/bin/ruff check .

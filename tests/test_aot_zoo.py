@@ -1,8 +1,10 @@
 """Whole zoo models: the AOT runtime's output bytes equal TFLite Micro's, on the host build
-and on the Cortex-M4 build under QEMU, for random int8 inputs and the calibration data.
+and on the Cortex-M4 build under QEMU, for 1,000 random inputs and the calibration data.
 
-A fast subset of the zoo runs by default (the same one tests/test_zoo.py converts by
-default); the rest, and the 1,000-input sweep under QEMU, are marked slow.
+The random inputs are RUN_SEEDED's (docs/protocol.md): under QEMU the device makes each one
+from its seed, so only outputs cross the emulated UART, and the host makes the same bytes for
+the reference. A fast subset of the zoo runs by default (the same one tests/test_zoo.py
+converts by default); the rest is marked slow.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from edgetx.codegen.aot import generate_aot
 from edgetx.codegen.aot.host import host_model
 from edgetx.flash import QemuRunner
 from edgetx.link import Link
+from edgetx.link.seeded import seeded_inputs
 from edgetx.quant import quantize_for
 from edgetx.reference import Reference
 from edgetx.tflite_model import Model, load_model
@@ -27,24 +30,27 @@ from tests.test_zoo import FAST
 
 ZOO = load_zoo().ZOO
 BOARD = "qemu-mps2-an386"
-HOST_RANDOM = 1000
-QEMU_RANDOM = 24  # per model by default; the slow sweep sends 1,000
+SEEDS = range(1000)  # RUN_SEEDED seeds of the random inputs, on both builds
 
 
-def _params(slow_too: bool = False) -> list:
+def _params() -> list:
     return [
-        pytest.param(name, marks=() if name in FAST and not slow_too else pytest.mark.slow, id=name)
-        for name in ZOO
+        pytest.param(name, marks=() if name in FAST else pytest.mark.slow, id=name) for name in ZOO
     ]
 
 
-def _inputs(model: Model, model_dir: Path, n_random: int, seed: int) -> np.ndarray:
-    """n_random random int8 inputs, then the quantized calibration set."""
-    rng = np.random.default_rng(seed)
-    xs = rng.integers(-128, 128, (n_random, model.input.size), dtype=np.int8)
+def _random(model: Model) -> np.ndarray:
+    """The inputs RUN_SEEDED makes from SEEDS: [len(SEEDS), input elements]."""
+    return seeded_inputs(SEEDS, model.input.nbytes).view(model.input.np_dtype.newbyteorder("<"))
+
+
+def _calibration(model: Model, model_dir: Path) -> np.ndarray:
     calib = np.load(model_dir.parent / "calib.npy")
-    xq = np.stack([quantize_for(s, model.input).ravel() for s in calib])
-    return np.concatenate([xs, xq])
+    return np.stack([quantize_for(s, model.input).ravel() for s in calib])
+
+
+def _outputs(replies: list[bytes], model: Model) -> np.ndarray:
+    return np.stack([np.frombuffer(r, model.output.np_dtype.newbyteorder("<")) for r in replies])
 
 
 def _assert_equal(got: np.ndarray, want: np.ndarray, where: str) -> None:
@@ -60,7 +66,7 @@ def test_zoo_aot_host_bit_exact(
     model = load_model(model_dir / "model.tflite")
     gen = generate_aot(model, tmp_path / "src")
     host = host_model(tmp_path / "src", tmp_path / "host", gen.input_bytes, gen.output_bytes)
-    xs = _inputs(model, model_dir, HOST_RANDOM, seed=1)
+    xs = np.concatenate([_random(model), _calibration(model, model_dir)])
     want = Reference(model.raw).run_many(xs)
     got = host.run(xs)
     assert got.shape == want.shape == (len(xs), gen.output_bytes)
@@ -68,31 +74,24 @@ def test_zoo_aot_host_bit_exact(
     _assert_equal(got, want, f"{name} on the host")
 
 
-def _qemu_check(name: str, model_dir: Path, fw: Path, n_random: int) -> None:
-    model = load_model(model_dir / "model.tflite")
-    result = build(model_dir, BOARD, out=fw)
-    assert result.aot_ram_bytes is not None and result.aot_ram_bytes <= result.ram_bytes
-    xs = _inputs(model, model_dir, n_random, seed=2)
-    want = Reference(model.raw).run_many(xs)
-    with QemuRunner.from_board(load_board(BOARD)) as runner:
-        url = runner.start(Path(result.elf))
-        with Link.open(url) as link:
-            link.sync()
-            got = np.stack([np.frombuffer(link.run(x.tobytes()).output, np.int8) for x in xs])
-    _assert_equal(got, want, f"{name} on {BOARD}")
-
-
 @pytest.mark.qemu
 @pytest.mark.parametrize("name", _params())
 def test_zoo_aot_qemu_bit_exact(
     name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    _qemu_check(name, zoo_converted(name), tmp_path / "fw", QEMU_RANDOM)
-
-
-@pytest.mark.qemu
-@pytest.mark.parametrize("name", _params(slow_too=True))
-def test_zoo_aot_qemu_1000_inputs(
-    name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
-) -> None:
-    _qemu_check(name, zoo_converted(name), tmp_path / "fw", HOST_RANDOM)
+    model_dir = zoo_converted(name)
+    model = load_model(model_dir / "model.tflite")
+    result = build(model_dir, BOARD, out=tmp_path / "fw")
+    assert result.aot_ram_bytes is not None and result.aot_ram_bytes <= result.ram_bytes
+    calib = _calibration(model, model_dir)
+    reference = Reference(model.raw)
+    want_random, want_calib = reference.run_many(_random(model)), reference.run_many(calib)
+    with QemuRunner.from_board(load_board(BOARD)) as runner:
+        url = runner.start(Path(result.elf))
+        with Link.open(url) as link:
+            link.sync()
+            seeded = [link.run_seeded(seed).output for seed in SEEDS]
+            calibrated = [link.run(x.tobytes()).output for x in calib]
+    assert len({o.tobytes() for o in want_random}) > len(SEEDS) // 10  # the outputs really vary
+    _assert_equal(_outputs(seeded, model), want_random, f"{name} on {BOARD}, seeded inputs")
+    _assert_equal(_outputs(calibrated, model), want_calib, f"{name} on {BOARD}, calibration")

@@ -16,7 +16,8 @@ from edgetx.codegen import BuildError, build_firmware, render_project
 from edgetx.errors import DeviceError, ToolMissing, UserError
 from edgetx.flash import QemuRunner
 from edgetx.link import DeviceReportedError, Link
-from edgetx.link.frames import ErrorCode
+from edgetx.link.frames import ErrorCode, FrameType
+from edgetx.link.seeded import SEED_MAX, seeded_inputs
 
 ECHO_MODEL = Path(__file__).parent / "fixtures" / "echo_model"
 INPUT_BYTES, OUTPUT_BYTES = 1280, 8
@@ -92,6 +93,20 @@ def test_run_ticks_repeat_exactly_under_icount(link: Link) -> None:
 def test_wrong_input_length_is_reported(link: Link) -> None:
     with pytest.raises(DeviceReportedError) as e:
         link.run(bytes(10))
+    assert e.value.code == ErrorCode.LENGTH
+
+
+@pytest.mark.qemu
+@needs_toolchain
+def test_run_seeded_runs_the_input_the_host_computes(link: Link) -> None:
+    rng = random.Random(5)
+    seeds = [0, 1, 1234567, SEED_MAX, *(rng.randrange(SEED_MAX + 1) for _ in range(20))]
+    for seed, x in zip(seeds, seeded_inputs(seeds, INPUT_BYTES), strict=True):
+        seeded, sent = link.run_seeded(seed), link.run(x.tobytes())
+        assert seeded.output == sent.output == echo_model(x.tobytes())
+        assert seeded.ticks == sent.ticks  # the generation is not timed
+    with pytest.raises(DeviceReportedError) as e:
+        link._request(FrameType.RUN_SEEDED, bytes(7), 1.0)  # a seed is 8 bytes
     assert e.value.code == ErrorCode.LENGTH
 
 

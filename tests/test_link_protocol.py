@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgetx.link import DeviceReportedError, FrameError, Link, LinkTimeout, client
+from edgetx.link import DeviceReportedError, FrameError, Link, LinkTimeout, RunResult, client
 from edgetx.link.frames import (
     SEQ_NONE,
     ErrorCode,
@@ -21,6 +21,7 @@ from edgetx.link.frames import (
     decode_frame,
     encode_frame,
 )
+from edgetx.link.seeded import seeded_inputs
 
 frames = st.builds(
     Frame,
@@ -159,6 +160,10 @@ class FakeDevice:
         if request.type == FrameType.RUN and len(request.payload) == 16:
             out = bytes(sum(request.payload[i::4]) & 0xFF for i in range(4))
             return Frame(FrameType.RUN_REPLY, request.seq, struct.pack("<Q", 1234) + out)
+        if request.type == FrameType.RUN_SEEDED and len(request.payload) == 8:
+            x = seeded_inputs(struct.unpack("<Q", request.payload), 16)[0].tobytes()
+            out = bytes(sum(x[i::4]) & 0xFF for i in range(4))
+            return Frame(FrameType.RUN_SEEDED_REPLY, request.seq, struct.pack("<Q", 99) + out)
         return Frame(FrameType.ERROR, request.seq, bytes([ErrorCode.LENGTH]))
 
 
@@ -205,6 +210,19 @@ def test_device_error_is_raised_typed() -> None:
     with pytest.raises(DeviceReportedError, match="length") as e:
         link.run(b"short")
     assert e.value.code == ErrorCode.LENGTH
+
+
+def test_run_seeded_sends_only_the_seed() -> None:
+    link, device = fake_link()
+    result = link.run_seeded(2**64 - 1)
+    assert device.seen[-1] == Frame(FrameType.RUN_SEEDED, 0, b"\xff" * 8)
+    x = seeded_inputs([2**64 - 1], 16)[0].tobytes()
+    assert result == RunResult(bytes(sum(x[i::4]) & 0xFF for i in range(4)), 99)
+    assert result.output == link.run(x).output  # the same model input as a RUN of those bytes
+    for seed in (-1, 2**64):
+        with pytest.raises(ValueError, match="u64"):
+            link.run_seeded(seed)
+    assert len(device.seen) == 2  # a bad seed never reaches the device
 
 
 def test_silence_times_out_with_partial_bytes(monkeypatch: pytest.MonkeyPatch) -> None:

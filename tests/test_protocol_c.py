@@ -7,10 +7,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgetx import proc
 from edgetx.link.frames import ErrorCode, Frame, FrameType, cobs_encode, encode_frame
+from edgetx.link.seeded import SEED_MAX, seeded_inputs
 from edgetx.paths import TEMPLATES_DIR
 
 SRC = TEMPLATES_DIR / "cortex-m" / "src"
@@ -19,7 +21,7 @@ FLAGS += ["-fno-sanitize-recover=all", f"-I{SRC}"]
 
 # decode CAP: feeds stdin to a receiver with a CAP-byte buffer, prints "F type seq hex" per
 # frame and "E code" per error. encode TYPE SEQ HEX: prints the wire bytes in hex, and checks
-# that a buffer one byte short is refused.
+# that a buffer one byte short is refused. seeded SEED N: prints RUN_SEEDED's N input bytes in hex.
 HARNESS = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,12 +77,25 @@ static int encode(unsigned type, unsigned seq, const char *hex)
     return 0;
 }
 
+static int seeded(const char *seed, size_t n)
+{
+    uint8_t *out = (uint8_t *)malloc(n ? n : 1); /* exactly n, so ASan sees any overrun */
+    etx_seeded_fill((uint64_t)strtoull(seed, NULL, 10), out, n);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", out[i]);
+    printf("\n");
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "decode") == 0)
         return decode((size_t)atoi(argv[2]));
     if (argc == 5 && strcmp(argv[1], "encode") == 0)
         return encode((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), argv[4]);
+    if (argc == 4 && strcmp(argv[1], "seeded") == 0)
+        return seeded(argv[2], (size_t)atoi(argv[3]));
     return 3;
 }
 """
@@ -170,3 +185,22 @@ def test_random_bytes_never_crash(harness: Path) -> None:
     noise = rng.randbytes(200_000)
     events = decode_in_c(harness, noise, cap=64)
     assert all(e.startswith(("E ", "F ")) for e in events)
+
+
+def test_seeded_inputs_are_the_same_bytes_in_c_and_python(harness: Path) -> None:
+    rng = random.Random(7)
+    seeds = [0, 1, 1234567, SEED_MAX, *(rng.randrange(SEED_MAX + 1) for _ in range(8))]
+    for seed, n in zip(seeds, [0, 1, 7, 8, 9, 800, 1960, 3136, 2001, 64, 5, 1280], strict=True):
+        result = subprocess.run([harness, "seeded", str(seed), str(n)], capture_output=True)
+        assert result.returncode == 0, result.stderr.decode()
+        want = seeded_inputs([seed], n)[0].tobytes()
+        assert bytes.fromhex(result.stdout.decode().strip()) == want
+
+
+def test_seeded_inputs_are_splitmix64() -> None:
+    # Reference outputs of splitmix64 for seed 1234567, as docs/protocol.md quotes them.
+    words = np.frombuffer(seeded_inputs([1234567], 24)[0].tobytes(), "<u8")
+    assert words.tolist() == [6457827717110365317, 3203168211198807973, 9817491932198370423]
+    bytes_ = seeded_inputs(range(100), 1000)
+    assert len(np.unique(bytes_)) == 256  # the full int8 range
+    assert len({row.tobytes() for row in bytes_}) == 100

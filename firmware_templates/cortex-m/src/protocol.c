@@ -142,3 +142,15 @@ size_t etx_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len
     cobs_put_raw(&w, 0);
     return w.pos <= cap ? w.pos : 0;
 }
+
+void etx_seeded_fill(uint64_t seed, uint8_t *out, size_t n)
+{
+    while (n > 0) {
+        uint64_t z = (seed += UINT64_C(0x9E3779B97F4A7C15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+        z ^= z >> 31;
+        for (unsigned i = 0; i < 8u && n > 0; i++, n--, z >>= 8)
+            *out++ = (uint8_t)z;
+    }
+}

@@ -24,6 +24,8 @@ enum {
     ETX_PING = 0x01,
     ETX_INFO = 0x02,
     ETX_RUN = 0x03,
+    ETX_RUN_RAW = 0x04, /* payload: flags u8, raw input bytes for the front end (if built in) */
+    ETX_RUN_SEEDED = 0x05, /* payload: seed u64; the device makes the input itself */
     ETX_REPLY = 0x80, /* a reply's type is the request's type | ETX_REPLY */
     ETX_BOOT = 0xF0,
     ETX_ERROR = 0xFF
@@ -34,7 +36,8 @@ enum {
     ETX_E_CRC = 2,      /* CRC mismatch */
     ETX_E_TOO_LONG = 3, /* frame larger than the receive buffer */
     ETX_E_TYPE = 4,     /* unknown request type */
-    ETX_E_LENGTH = 5    /* payload length wrong for the request type */
+    ETX_E_LENGTH = 5,   /* payload length wrong for the request type */
+    ETX_E_RAW = 6       /* the front end rejected the raw input */
 };
 
 typedef struct {
@@ -71,6 +74,10 @@ size_t etx_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len
 
 /* CRC-32 (IEEE 802.3, as zlib.crc32): pass 0 to start, the previous result to continue. */
 uint32_t etx_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
+/* RUN_SEEDED's input: n bytes of splitmix64 from seed, each output little-endian (the host's
+ * twin is edgetx.link.seeded). */
+void etx_seeded_fill(uint64_t seed, uint8_t *out, size_t n);
 
 #ifdef __cplusplus
 }

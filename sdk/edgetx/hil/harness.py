@@ -23,6 +23,7 @@ from edgetx.boards import Board, load_board
 from edgetx.build import MODEL_FILE, BuildResult, read_build_info
 from edgetx.errors import DeviceError, UserError
 from edgetx.flash import QemuRunner
+from edgetx.frontends.device import hil_raw_inputs
 from edgetx.hil.dataset import load_dataset
 from edgetx.hil.journal import Entry, Journal, file_sha256
 from edgetx.hil.report import Outcome, build_report, table, write_report
@@ -91,14 +92,22 @@ def run_hil(
     jobs: int | None = None,
     limit: int | None = None,
     resume: bool = False,
+    raw: bool = False,
 ) -> dict:
+    """With raw, the device gets the dataset's raw audio or text and runs its own front end;
+    the host reference gets the same front end's output computed in Python."""
     board = load_board(board_id)
     fwdir, report_dir = Path(fwdir), Path(report_dir)
     info = read_build_info(fwdir, board.id)
     targets = _targets(board, list(ports), jobs)
     model = load_model(fwdir / MODEL_FILE)
-    data = load_dataset(dataset, model.input.shape[1:], limit)
-    xq = np.stack([quantize_for(x, model.input).ravel() for x in data.x])
+    if raw:
+        payloads, labels, xq = hil_raw_inputs(fwdir, model, Path(dataset), limit)
+    else:
+        data = load_dataset(dataset, model.input.shape[1:], limit)
+        labels = data.y
+        xq = np.stack([quantize_for(x, model.input).ravel() for x in data.x])
+        payloads = [x.tobytes() for x in xq]
     host = Reference(model.raw).run_many(xq)
     elf = fwdir / "firmware.elf"
     header = {
@@ -108,12 +117,12 @@ def run_hil(
     }
     with Journal.open(report_dir, header, resume=resume) as journal:
         todo = [i for i in range(len(xq)) if i not in journal.done]
-        payloads = [x.tobytes() for x in xq]
-        outcome = _measure(board, info, fwdir, targets, journal, payloads, todo, Link.run)
+        run = Link.run_raw if raw else Link.run
+        outcome = _measure(board, info, fwdir, targets, journal, payloads, todo, run)
 
     emulated = board.emulated and not ports
     report, latency = build_report(
-        board=board, info=info, fwdir=fwdir, dataset=Path(dataset), labels=data.y, host=host,
+        board=board, info=info, fwdir=fwdir, dataset=Path(dataset), labels=labels, host=host,
         done=journal.done, outcome=outcome, emulated=emulated,
     )  # fmt: skip
     write_report(report_dir, report, latency)

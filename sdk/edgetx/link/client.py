@@ -36,6 +36,7 @@ from edgetx.link.frames import (
     FrameType,
     encode_frame,
 )
+from edgetx.link.seeded import SEED_MAX
 
 DEFAULT_BAUD = 115_200
 # Timeouts per attempt, in seconds; a request's allowance adds the wire time of its bytes.
@@ -51,6 +52,9 @@ READ_POLL_S = 0.02
 
 INFO_FIXED = struct.Struct("<HIIII")  # version, input, output, max payload, tick Hz
 TICKS = struct.Struct("<Q")
+RAW_TICKS = struct.Struct("<QQ")  # model ticks, front end ticks
+RAW_BEGIN, RAW_END = 1, 2  # RUN_RAW flags
+SEED = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class DeviceInfo:
 class RunResult:
     output: bytes
     ticks: int  # device timer ticks spent in the model call; DeviceInfo.tick_hz per second
+    frontend_ticks: int | None = None  # RUN_RAW: ticks spent in the device's front end
 
 
 class Link:
@@ -97,6 +102,7 @@ class Link:
         self._seq = 0
         self._received = bytearray()  # during the current request, for LinkTimeout
         self._rejection = ""
+        self._raw_chunk: int | None = None  # RUN_RAW data bytes per frame, from INFO
 
     @classmethod
     def open(cls, url: str, baud: int = DEFAULT_BAUD) -> Link:
@@ -154,10 +160,36 @@ class Link:
 
     def run(self, data: bytes) -> RunResult:
         """Run the model on one int8 input tensor."""
+        return self._run(FrameType.RUN, data)
+
+    def run_seeded(self, seed: int) -> RunResult:
+        """Run the model on the input the device makes from seed, a u64; the host makes the
+        same bytes with edgetx.link.seeded.seeded_inputs. Only the output crosses the link."""
+        if not 0 <= seed <= SEED_MAX:
+            raise ValueError(f"RUN_SEEDED takes a u64 seed (0..{SEED_MAX}), not {seed}")
+        return self._run(FrameType.RUN_SEEDED, SEED.pack(seed))
+
+    def run_raw(self, data: bytes) -> RunResult:
+        """Run the firmware's front end (edgetx build --frontend) and then the model on raw
+        input, int16 LE PCM or UTF-8 text, sent in chunks that fit the device's max_payload."""
+        if self._raw_chunk is None:
+            self._raw_chunk = (self.info().max_payload - 1) & ~1  # even: PCM samples stay whole
+        step = self._raw_chunk
+        chunks = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+        for k, chunk in enumerate(chunks):
+            flags = (RAW_BEGIN if k == 0 else 0) | (RAW_END if k == len(chunks) - 1 else 0)
+            timeout = RUN_TIMEOUT_S + self._wire_seconds(len(chunk) + 64)
+            payload = self._request(FrameType.RUN_RAW, bytes([flags, *chunk]), timeout).payload
+        if len(payload) < RAW_TICKS.size:
+            raise FrameError(f"RUN_RAW reply of {len(payload)} bytes has no tick counts")
+        ticks, frontend_ticks = RAW_TICKS.unpack_from(payload)
+        return RunResult(payload[RAW_TICKS.size :], ticks, frontend_ticks)
+
+    def _run(self, frame_type: FrameType, data: bytes) -> RunResult:
         timeout = RUN_TIMEOUT_S + self._wire_seconds(len(data) + 64)
-        payload = self._request(FrameType.RUN, data, timeout).payload
+        payload = self._request(frame_type, data, timeout).payload
         if len(payload) < TICKS.size:
-            raise FrameError(f"RUN reply of {len(payload)} bytes has no tick count")
+            raise FrameError(f"{frame_type.name} reply of {len(payload)} bytes has no tick count")
         return RunResult(output=payload[TICKS.size :], ticks=TICKS.unpack_from(payload)[0])
 
     def _wire_seconds(self, nbytes: int) -> float:

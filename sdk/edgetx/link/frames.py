@@ -27,9 +27,13 @@ class FrameType(IntEnum):
     PING = 0x01
     INFO = 0x02
     RUN = 0x03
+    RUN_RAW = 0x04  # raw audio/text in chunks for the firmware's front end
+    RUN_SEEDED = 0x05  # the device makes the input from a seed (edgetx.link.seeded)
     PING_REPLY = 0x81
     INFO_REPLY = 0x82
     RUN_REPLY = 0x83
+    RUN_RAW_REPLY = 0x84
+    RUN_SEEDED_REPLY = 0x85
     BOOT = 0xF0
     ERROR = 0xFF
 
@@ -40,6 +44,7 @@ class ErrorCode(IntEnum):
     TOO_LONG = 3  # larger than the device's receive buffer
     TYPE = 4  # unknown request type
     LENGTH = 5  # payload length wrong for the request type
+    RAW = 6  # the front end rejected the raw input
 
 
 @dataclass(frozen=True)
