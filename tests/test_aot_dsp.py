@@ -1,5 +1,6 @@
-"""FULLY_CONNECTED and BATCH_MATMUL: the Arm DSP path (SXTB16/SMLAD, Cortex-M4 under QEMU) and
-the portable path (host build) of the same generated C both give TFLM's bytes."""
+"""The Arm DSP paths (SXTB16/SMLAD matrix loops, SMLAL requantizations, SSAT/USAT; Cortex-M4
+under QEMU) and the portable path (host build) of the same generated C both give TFLM's bytes:
+FULLY_CONNECTED, BATCH_MATMUL, the element-wise binary operators, MEAN and SOFTMAX."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ pytestmark = pytest.mark.qemu
 BOARD = "qemu-mps2-an386"
 
 
-def both_paths(model: bytes, xs: np.ndarray, work: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs of the host (portable) build and of the Cortex-M4 (DSP) firmware for inputs xs."""
+def both_paths(
+    model: bytes, xs: np.ndarray, work: Path, dsp: tuple[str, ...] = ("smlad", "sxtb16")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs of the host (portable) build and of the Cortex-M4 (DSP) firmware for inputs xs;
+    dsp names instructions the firmware must contain (the DSP path was compiled)."""
     (work / "model").mkdir(parents=True)
     (work / "model" / "model.tflite").write_bytes(model)
     gen = generate_aot(parse_model(model), work / "src")
@@ -33,7 +37,8 @@ def both_paths(model: bytes, xs: np.ndarray, work: Path) -> tuple[np.ndarray, np
     disassembly = subprocess.run(
         ["arm-none-eabi-objdump", "-d", info.elf], capture_output=True, text=True, check=True
     ).stdout
-    assert "smlad" in disassembly and "sxtb16" in disassembly  # the DSP path was compiled
+    for instruction in dsp:
+        assert f"\t{instruction}" in disassembly
     device = []
     with (
         QemuRunner.from_board(load_board(BOARD)) as runner,
@@ -45,13 +50,15 @@ def both_paths(model: bytes, xs: np.ndarray, work: Path) -> tuple[np.ndarray, np
     return host, np.stack(device)
 
 
-def check(model: bytes, n_inputs: int, work: Path) -> None:
+def check(
+    model: bytes, n_inputs: int, work: Path, dsp: tuple[str, ...] = ("smlad", "sxtb16")
+) -> None:
     rng = np.random.default_rng(3)
     ref = Reference(model)
     xs = rng.integers(-128, 128, (32, n_inputs), dtype=np.int8)
     xs[0], xs[1] = -128, 127  # saturated inputs: the extremes of every sum
     want = ref.run_many(xs).reshape(len(xs), -1)
-    host, device = both_paths(model, xs, work)
+    host, device = both_paths(model, xs, work, dsp)
     assert len({w.tobytes() for w in want}) > 16  # the outputs really vary
     np.testing.assert_array_equal(host, want)
     np.testing.assert_array_equal(device, want)
@@ -117,3 +124,70 @@ def test_batch_matmul_dsp_and_portable_match_tflm(
 def test_audio_model_dsp_and_portable_match_tflm(converted: Path, tmp_path: Path) -> None:
     model = (converted / "model" / "model.tflite").read_bytes()
     check(model, parse_model(model).input.size, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("opcode", "in_shape", "other_shape", "scales", "zps"),
+    [
+        # Row broadcast (LayerNorm), the input of larger scale first (its multiplier is 2^30).
+        ("ADD", (8, 16), (8, 1), (0.04, 0.01, 0.05), (-128, 127, 127)),
+        ("SUB", (8, 16), (8, 1), (0.02, 0.03, 0.04), (127, -128, 0)),
+        ("MUL", (8, 16), (8, 1), (0.04, 0.006, 0.02), (-128, -128, 0)),
+        ("SQUARED_DIFFERENCE", (8, 16), (8, 1), (0.04, 0.003, 0.1), (-20, 1, -128)),
+        # Both inputs vary (a residual ADD), scales within 2x (shift -1 on both inputs).
+        ("ADD", (8, 16), (8, 16), (0.0395, 0.02, 0.039), (-20, -1, -5)),
+        # The first input broadcast: the kernel swaps the inputs of ADD, MUL and SQDIFF.
+        ("ADD", (8, 1), (8, 16), (0.01, 0.04, 0.05), (3, -3, 0)),
+        ("SQUARED_DIFFERENCE", (8, 1), (8, 16), (0.02, 0.02, 0.05), (0, 9, -128)),
+        # A tiny output scale: nearly every output saturates.
+        ("ADD", (8, 16), (8, 16), (0.5, 0.4, 0.002), (-128, 127, 0)),
+    ],
+)
+def test_binary_dsp_and_portable_match_tflm(
+    opcode: str,
+    in_shape: tuple[int, ...],
+    other_shape: tuple[int, ...],
+    scales: tuple[float, float, float],
+    zps: tuple[int, int, int],
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(len(opcode))
+    out_shape = tuple(max(a, b) for a, b in zip(in_shape, other_shape, strict=True))
+    kind = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
+    model = single_op(
+        opcode,
+        [
+            Spec(in_shape, scale=scales[0], zero_point=zps[0]),
+            const(
+                rng.integers(-128, 128, other_shape), np.int8, scale=scales[1], zero_point=zps[1]
+            ),
+        ],
+        Spec(out_shape, scale=scales[2], zero_point=zps[2]),
+        options(kind.get(opcode, "SquaredDifferenceOptions")),
+    )
+    check(model, int(np.prod(in_shape)), tmp_path, dsp=("smlal", "ssat"))
+
+
+@pytest.mark.parametrize("depth", [16, 7])  # whole words, and a tail of 3
+def test_mean_dsp_and_portable_match_tflm(depth: int, tmp_path: Path) -> None:
+    model = single_op(
+        "MEAN",
+        [Spec((9, depth), scale=0.04, zero_point=-128), const(np.array([1]), np.int32)],
+        Spec((9,), scale=0.05, zero_point=-128),
+        options("ReducerOptions", keepDims=False),
+    )
+    check(model, 9 * depth, tmp_path)
+
+
+@pytest.mark.parametrize("in_scale", [0.25, 0.02])  # a 64-entry exponential table, and 256
+def test_softmax_dsp_and_portable_match_tflm(in_scale: float, tmp_path: Path) -> None:
+    model = single_op(
+        "SOFTMAX",
+        [Spec((4, 32), scale=in_scale, zero_point=72)],
+        Spec((4, 32), scale=1 / 256, zero_point=-128),
+        options("SoftmaxOptions", beta=1.0),
+    )
+    gen = generate_aot(parse_model(model), tmp_path / "gen")
+    table = "[64]" if in_scale == 0.25 else "[256]"
+    assert f"_e{table}" in (tmp_path / "gen" / "edgetx_model.c").read_text(), gen
+    check(model, 4 * 32, tmp_path / "fw", dsp=("usat",) if in_scale == 0.25 else ())

@@ -543,3 +543,25 @@ def test_unsupported_dtype_is_refused_by_name(tmp_path: Path) -> None:
     model = single_op("RSQRT", [Spec((4,), np.int16, scale=0.1)], Spec((4,), np.int16, scale=0.1))
     with pytest.raises(UnsupportedModel, match="RSQRT"):
         generate_aot(parse_model(model), tmp_path)
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "SUB", "MUL", "SQUARED_DIFFERENCE"])
+def test_binary_with_a_constant_scalar_is_tabulated_exactly(opcode: str, tmp_path: Path) -> None:
+    # One operand a constant scalar: the op becomes a generated 256-entry table; every int8
+    # input (all 256 of them, in each row) must give TFLM's byte, zero points at both ends.
+    kind = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions"}
+    opts = options(kind.get(opcode, "SquaredDifferenceOptions"))
+    for i, (zx, zc, zo, c, out_scale) in enumerate(
+        [(-128, 127, 127, -128, 0.01), (127, -128, -128, 127, 0.3), (5, 0, -3, 77, 0.05)]
+    ):
+        scalar = const(np.array([c]), np.int8, scale=0.02, zero_point=zc)
+        x = Spec((512,), scale=0.04, zero_point=zx)
+        model = single_op(opcode, [x, scalar], Spec((512,), scale=out_scale, zero_point=zo), opts)
+        assert "etx_lookup" in _generated(model, tmp_path / f"gen{i}")
+        xs = np.stack([np.roll(np.arange(-128, 128).repeat(2), r) for r in range(4)])
+        check(model, xs.astype(np.int8), tmp_path / str(i))
+
+
+def _generated(model: bytes, out: Path) -> str:
+    generate_aot(parse_model(model), out)
+    return (out / "edgetx_model.c").read_text()

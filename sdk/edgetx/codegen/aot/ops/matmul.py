@@ -48,7 +48,7 @@ def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
     if w.per_channel:
         reals = [float(s_in) * float(ws) / float(s_out) for ws in w.scale]
     else:
-        reals = [fx.f32(s_in * float(w.scale[0])) / float(s_out)] * out_depth
+        reals = [float(s_in) * float(w.scale[0]) / float(s_out)] * out_depth
     mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
     weights = w.data.reshape(out_depth, depth).astype(np.int64)
     b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_depth, np.int64)
@@ -88,7 +88,7 @@ def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
     lhs_stride = rows * depth if lhs_batches > 1 else 0
     rhs_stride = depth * cols if rhs_batches > 1 else 0
     row_stride, col_stride = (1, depth) if adj_y else (cols, 1)
-    real = fx.f32(scale(lhs) * scale(rhs)) / float(scale(out))
+    real = float(scale(lhs)) * float(scale(rhs)) / float(scale(out))
     mult, shift = fx.quantize_multiplier(real)
     consts = [
         f"static const etx_bmm_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "

@@ -29,7 +29,7 @@ def emit_fully_connected16(ctx: Context, op: Operator, name: str) -> Emitted:
     if w.per_channel:
         reals = [float(np.float32(scale(x))) * float(s) / float(scale(out)) for s in w.scale]
     else:
-        reals = [fx.f32(scale(x) * float(w.scale[0])) / float(scale(out))] * out_depth
+        reals = [float(scale(x)) * float(w.scale[0]) / float(scale(out))] * out_depth
     mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
     acc64 = bias is not None and bias.dtype == "INT64"
     bias_data = bias.data if bias is not None else np.zeros(out_depth, np.int32)
@@ -65,7 +65,7 @@ def emit_batch_matmul16(ctx: Context, op: Operator, name: str) -> Emitted:
     if lb not in (1, batches) or rb not in (1, batches):
         raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
     k_stride, c_stride = (1, depth) if adj_y else (cols, 1)
-    mult, shift = fx.quantize_multiplier(fx.f32(scale(lhs) * scale(rhs)) / float(scale(out)))
+    mult, shift = fx.quantize_multiplier(float(scale(lhs)) * float(scale(rhs)) / float(scale(out)))
     consts = [
         f"static const etx_mm16_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "
         f"{rows * depth if lb > 1 else 0}, {depth * cols if rb > 1 else 0}, {c_stride}, "

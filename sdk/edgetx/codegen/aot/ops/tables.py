@@ -173,6 +173,9 @@ def emit_unary_table(ctx: Context, op: Operator, name: str) -> Emitted:
     return Emitted(call, consts)
 
 
+SHORT_EXP_TABLE = 64  # entries of a softmax exponential table that ends in zeros
+
+
 def softmax_exp_table(x: Tensor, beta: float) -> list[int]:
     """exp of each possible (x - max) in Q0.31, 0 where TFLM drops the term."""
     int_bits = 5
@@ -196,9 +199,13 @@ def emit_softmax(ctx: Context, op: Operator, name: str) -> Emitted:
         raise UnsupportedModel(f"SOFTMAX #{op.index} output must have scale 1/256, zero point -128")
     depth = x.shape[-1]
     table = softmax_exp_table(x, float(getattr(op.options, "beta", 1.0)))
+    # Beyond the radius every entry is 0: when that leaves 63 entries or fewer, keep 64 (the
+    # last one 0) and the runtime clamps the index to 63 with one instruction.
+    if not any(table[SHORT_EXP_TABLE - 1 :]):
+        table = table[:SHORT_EXP_TABLE]
     consts = [
         c_array(f"{name}_e", np.array(table), np.int32),
-        f"static const etx_softmax_params {name}_p = {{{x.size // depth}, {depth}}};",
+        f"static const etx_softmax_params {name}_p = {{{x.size // depth}, {depth}, {len(table)}}};",
     ]
     call = f"etx_softmax(&{name}_p, {name}_e, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0])});"
     return Emitted(call, consts)

@@ -53,6 +53,7 @@ void etx_requant_s16(const etx_requant_params *p, const int16_t *in, void *out, 
 typedef struct {
   int32_t rows;
   int32_t depth;
+  int32_t table_len; /* 256, or 64 when exp_table[63..255] are 0 (d is clamped to 63) */
 } etx_softmax_params;
 
 /* exp_table[d] holds exp(scaled(-d)) in Q0.31 for d = max - x, or 0 where TFLM skips. */

@@ -4,6 +4,13 @@
 
 #include "edgetx_rt.h"
 
+/* For a function whose constant arguments must specialise each call site's copy. */
+#if defined(__GNUC__)
+#define ETX_SPECIALISE inline __attribute__((always_inline))
+#else
+#define ETX_SPECIALISE inline
+#endif
+
 /* Fixed-point primitives (gemmlowp semantics), inline: every kernel's inner loop uses them. */
 
 /* SaturatingRoundingDoublingHighMul. The nudge (2^30, or 1 - 2^30 for a negative product) then
@@ -41,10 +48,7 @@ typedef struct {
  * (acc * mult + 2^30 + 2^(30 + right) - (acc < 0 ? 2^31 : 0)) >> (31 + right), whose top word
  * needs no 64-bit shift. q->mult is 0 or in [2^30, 2^31), as QuantizeMultiplier gives, so the
  * product's sign is acc's. */
-static inline int32_t etx_rq_apply(int32_t acc, const etx_rq *q) {
-  if (q->shift >= 0) {
-    return etx_mbqm(acc, q->mult, q->shift);
-  }
+static inline int32_t etx_rq_right(int32_t acc, const etx_rq *q) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
   /* hi:lo = round + acc * mult - (acc < 0 ? 2^31 : 0), in 3 instructions GCC 12 does not find. */
   uint32_t lo = (uint32_t)q->round;
@@ -63,6 +67,13 @@ static inline int32_t etx_rq_apply(int32_t acc, const etx_rq *q) {
 #endif
 }
 
+static inline int32_t etx_rq_apply(int32_t acc, const etx_rq *q) {
+  if (q->shift >= 0) {
+    return etx_mbqm(acc, q->mult, q->shift);
+  }
+  return etx_rq_right(acc, q);
+}
+
 /* The etx_rq of MultiplyByQuantizedMultiplier(., mult, shift). */
 static inline etx_rq etx_rq_make(int32_t mult, int32_t shift) {
   etx_rq q;
@@ -70,6 +81,38 @@ static inline etx_rq etx_rq_make(int32_t mult, int32_t shift) {
   q.shift = shift;
   q.round = shift < 0 ? ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift)) : 0;
   return q;
+}
+
+/* MultiplyByQuantizedMultiplier(acc, mult, -r) + zp for r >= 2, cheaper than etx_rq: it equals
+ * hi(acc * mult + lo) >> (r - 1) with lo = 2^30 | (acc & 2^31) and the high word started at
+ * h = 2^(r - 2) + (zp << (r - 1)), less 1 when acc < 0. That is the rounding sum
+ * 2^30 + 2^(r + 30) - (acc < 0 ? 2^31 : 0) of etx_rq_right with the zero point riding in the
+ * high word, which cannot overflow while |zp| < 2^(31 - r). */
+typedef struct {
+  int32_t mult, h, sh;
+} etx_rqz;
+
+/* The etx_rqz of (mult, shift, zp); 0 where that form does not hold. */
+static inline int etx_rqz_make(int32_t mult, int32_t shift, int32_t zp, etx_rqz *q) {
+  const int32_t r = -shift;
+  const int ok = r >= 2 && r <= 30 && (zp < 0 ? -zp : zp) < (1 << (31 - r));
+  q->mult = mult;
+  q->sh = ok ? r - 1 : 0;
+  q->h = ok ? (1 << (r - 2)) + zp * (1 << (r - 1)) : 0;
+  return ok;
+}
+
+static inline int32_t etx_rqz_apply(int32_t acc, const etx_rqz *q) {
+  uint32_t lo = 0x40000000u | ((uint32_t)acc & 0x80000000u);
+  int32_t hi = q->h + (acc >> 31);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+  __asm__("smlal %[lo], %[hi], %[a], %[m]" : [lo] "+r"(lo), [hi] "+r"(hi) : [a] "r"(acc),
+          [m] "r"(q->mult));
+#else
+  hi = (int32_t)(((int64_t)acc * q->mult + (int64_t)lo + (int64_t)((uint64_t)(uint32_t)hi << 32)) >>
+                 32);
+#endif
+  return hi >> q->sh;
 }
 
 static inline int32_t clamp32(int32_t x, int32_t lo, int32_t hi) {

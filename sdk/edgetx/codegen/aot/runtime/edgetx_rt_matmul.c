@@ -166,6 +166,15 @@ static inline void store_block(int8_t *o, const int32_t acc[COLS], int32_t n, co
   }
 }
 
+/* store_block for a whole block whose requantizations are etx_rqz (zero point included). */
+static inline void store_block_z(int8_t *o, const int32_t acc[COLS], const etx_rqz *q,
+                                 int32_t q_step, int32_t lo, int32_t hi) {
+  o[0] = (int8_t)saturate(etx_rqz_apply(acc[0], q), lo, hi);
+  o[1] = (int8_t)saturate(etx_rqz_apply(acc[1], q + q_step), lo, hi);
+  o[2] = (int8_t)saturate(etx_rqz_apply(acc[2], q + 2 * q_step), lo, hi);
+  o[3] = (int8_t)saturate(etx_rqz_apply(acc[3], q + 3 * q_step), lo, hi);
+}
+
 static inline void fully_connected(const etx_fc_params *p, const int8_t *in, const int8_t *w,
                                    const int32_t *bias, const int32_t *mult,
                                    const int32_t *shift, int8_t *out, int32_t lo, int32_t hi) {
@@ -176,13 +185,20 @@ static inline void fully_connected(const etx_fc_params *p, const int8_t *in, con
   for (int32_t c0 = 0; c0 < out_depth; c0 += COLS, w += len) {
     const int32_t n = out_depth - c0;
     etx_rq rq[COLS];
+    etx_rqz rqz[COLS];
+    int fast = n >= COLS;
     for (int32_t c = 0; c < COLS; ++c) {
       rq[c] = c < n ? etx_rq_make(mult[c0 + c], shift[c0 + c]) : etx_rq_make(0, 0);
+      fast = etx_rqz_make(rq[c].mult, rq[c].shift, out_zp, &rqz[c]) && fast;
     }
     for (int32_t r = 0; r < rows; ++r) {
       int32_t acc[COLS] = {bias[c0], bias[c0 + 1], bias[c0 + 2], bias[c0 + 3]}; /* padded */
       dot_block(in + r * depth, w, depth, acc);
-      store_block(out + r * out_depth + c0, acc, n, rq, 1, out_zp, lo, hi);
+      if (fast) {
+        store_block_z(out + r * out_depth + c0, acc, rqz, 1, lo, hi);
+      } else {
+        store_block(out + r * out_depth + c0, acc, n, rq, 1, out_zp, lo, hi);
+      }
     }
   }
 }
@@ -223,6 +239,8 @@ static void batch_matmul_dsp(const etx_bmm_params *p, const int8_t *lhs, const i
   const int32_t rows = p->rows, cols = p->cols, depth = p->depth; /* locals: see FC */
   const etx_rq rq = etx_rq_make(p->mult, p->shift);
   const int32_t out_zp = p->out_zp;
+  etx_rqz rqz;
+  const int fast = etx_rqz_make(p->mult, p->shift, out_zp, &rqz);
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *l = lhs + b * p->lhs_batch_stride;
     const int8_t *r = rhs + b * p->rhs_batch_stride;
@@ -234,7 +252,11 @@ static void batch_matmul_dsp(const etx_bmm_params *p, const int8_t *lhs, const i
       for (int32_t i = 0; i < rows; ++i) {
         int32_t acc[COLS] = {acc0[0], acc0[1], acc0[2], acc0[3]};
         dot_block16(l + i * depth, packed, depth, acc);
-        store_block(o + i * cols + j0, acc, n, &rq, 0, out_zp, -128, 127);
+        if (fast && n >= COLS) {
+          store_block_z(o + i * cols + j0, acc, &rqz, 0, -128, 127);
+        } else {
+          store_block(o + i * cols + j0, acc, n, &rq, 0, out_zp, -128, 127);
+        }
       }
     }
   }

@@ -1,6 +1,10 @@
 /* Table-driven kernels: unary lookups and SOFTMAX. */
 #include "edgetx_rt_internal.h"
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#endif
+
 void etx_lookup(const int8_t *table, const int8_t *in, int8_t *out, int32_t n) {
   for (int32_t i = 0; i < n; ++i) {
     out[i] = table[(uint8_t)in[i]];
@@ -60,8 +64,21 @@ static int32_t one_over_one_plus_x(int32_t a) {
   return x * 2;
 }
 
-void etx_softmax(const etx_softmax_params *p, const int32_t *exp_table, const int8_t *in,
-                 int8_t *out) {
+/* The exponential table's index for d = max - x in [0, 255]: a short (64-entry) table ends in
+ * a 0 that every larger d reads. */
+static inline uint32_t exp_index(int32_t d, int short_table) {
+  if (!short_table) {
+    return (uint32_t)d;
+  }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+  return (uint32_t)__usat(d, 6);
+#else
+  return d < 63 ? (uint32_t)d : 63u;
+#endif
+}
+
+static ETX_SPECIALISE void softmax_s8(const etx_softmax_params *p, const int32_t *exp_table,
+                              const int8_t *in, int8_t *out, int short_table) {
   const int32_t rows = p->rows, depth = p->depth; /* locals: int8_t stores may alias *p */
   for (int32_t r = 0; r < rows; ++r) {
     const int8_t *x = in + r * depth;
@@ -70,11 +87,10 @@ void etx_softmax(const etx_softmax_params *p, const int32_t *exp_table, const in
     for (int32_t c = 0; c < depth; ++c) {
       max = x[c] > max ? x[c] : max;
     }
-    const int32_t *e = exp_table + max; /* e[-x] = exp_table[max - x] */
     /* Q12.19. The exponentials are >= 0, so RoundingDivideByPOT(., 12) rounds half up. */
     uint32_t sum = 0;
     for (int32_t c = 0; c < depth; ++c) {
-      sum += ((uint32_t)e[-x[c]] + (1u << 11)) >> 12;
+      sum += ((uint32_t)exp_table[exp_index(max - x[c], short_table)] + (1u << 11)) >> 12;
     }
     /* GetReciprocal(sum, 12 integer bits). */
     const int headroom_plus_one = clz32(sum);
@@ -87,10 +103,20 @@ void etx_softmax(const etx_softmax_params *p, const int32_t *exp_table, const in
      * floor((scale * exp + 2^30 + 2^(30 + exponent)) / 2^(31 + exponent)). */
     const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + exponent));
     for (int32_t c = 0; c < depth; ++c) {
-      const uint64_t t = (uint64_t)scale * (uint32_t)e[-x[c]] + round;
+      const uint32_t e = (uint32_t)exp_table[exp_index(max - x[c], short_table)];
+      const uint64_t t = (uint64_t)scale * e + round;
       const int32_t v = (int32_t)((uint32_t)(t >> 32) >> (exponent - 1)) - 128;
       y[c] = (int8_t)(v > 127 ? 127 : v);
     }
+  }
+}
+
+void etx_softmax(const etx_softmax_params *p, const int32_t *exp_table, const int8_t *in,
+                 int8_t *out) {
+  if (p->table_len == 64) {
+    softmax_s8(p, exp_table, in, out, 1);
+  } else {
+    softmax_s8(p, exp_table, in, out, 0);
   }
 }
 
