@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgetx.errors import EdgetxError, UnsupportedModel
+from edgetx.errors import EdgetxError
 from edgetx.reference import Reference
 from edgetx.tflite_model import load_model
 from edgetx_converters import convert
@@ -180,6 +180,7 @@ def test_int16_transformer_runs_in_tflm(work: Path) -> None:
     spec = f"{FIXTURES / 'models' / 'tiny_audio.py'}:tiny"
     report = convert(spec, calib, work / "out_int16", activations="int16")
     assert report["ops"]["RSQRT"] == 4
+    assert "squared_difference" in [r["rewrite"] for r in report["rewrites"]]
     x = np.load(calib)
     _check_int16(work / "out_int16", report, x, _float_outputs(tiny(), x))
 
@@ -222,16 +223,23 @@ def test_int16_refusal_names_every_operator(work: Path, tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_int16_refuses_keras_layer_normalization(work: Path) -> None:
+def test_int16_keras_layer_normalization(work: Path) -> None:
+    """Keras LayerNormalization's SQUARED_DIFFERENCE, left in float by the 16x8 quantizer, is
+    rewritten as SUB then MUL."""
     import keras
 
     keras.utils.set_random_seed(0)
     x = keras.Input((FRAMES, FEATURES))
     h = keras.layers.LayerNormalization()(keras.layers.Dense(8)(x))
-    keras.Model(x, h).save(work / "norm.keras")
-    with pytest.raises(UnsupportedModel, match=r"do not: SQUARED_DIFFERENCE \(LayerNorm"):
-        convert(str(work / "norm.keras"), work / "calib.npy", work / "never", activations="int16")
-    assert not (work / "never").exists()
+    net = keras.Model(x, h)
+    net.save(work / "norm.keras")
+    out = work / "out_norm16"
+    report = convert(str(work / "norm.keras"), work / "calib.npy", out, activations="int16")
+    assert "squared_difference" in [r["rewrite"] for r in report["rewrites"]]
+    assert "SQUARED_DIFFERENCE" not in report["ops"]
+    calib = np.load(work / "calib.npy")
+    want = np.asarray(net(calib, training=False)).reshape(len(calib), -1)
+    _check_int16(out, report, calib, want)
 
 
 # --- files that are not what they claim, and models edgetx cannot convert ---

@@ -18,9 +18,9 @@ ACTIVATIONS = ("int8", "int16")
 
 # Operators that ai-edge-quantizer's 16x8 recipe quantizes AND the tflite-micro wheel runs with
 # int16 activations, each checked there on a small model (RSQRT included: a legalized LayerNorm
-# runs in 16x8). Measured outside it: the quantizer leaves SQUARED_DIFFERENCE and HARD_SWISH in
-# float; TFLite Micro fails on DIV (invoke) and GATHER_ND (allocation) in int16; GELU has no
-# kernel at all; GATHER is int8-only.
+# runs in 16x8 once prepare_int16 rewrites its SQUARED_DIFFERENCE). Measured outside it: the
+# quantizer leaves SQUARED_DIFFERENCE and HARD_SWISH in float; TFLite Micro fails on DIV
+# (invoke) and GATHER_ND (allocation) in int16; GELU has no kernel at all; GATHER is int8-only.
 INT16_OPS = frozenset({
     "FULLY_CONNECTED", "BATCH_MATMUL", "CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D",
     "MAX_POOL_2D", "ADD", "SUB", "MUL", "MEAN", "SUM", "RSQRT", "SOFTMAX", "TANH", "LOGISTIC",
@@ -29,7 +29,6 @@ INT16_OPS = frozenset({
 
 _WEIGHTED_OPS = frozenset({"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"})
 _INT16_HINTS = {
-    "SQUARED_DIFFERENCE": "LayerNorm's variance: write it as (x - mean) * (x - mean)",
     "GELU": "no TFLite Micro kernel at all",
     "GATHER": "an embedding lookup",
     "GATHER_ND": "indexing with a list of positions",
@@ -43,19 +42,25 @@ def prepare_int16(float_tflite: Path) -> Path:
     as a FULLY_CONNECTED with computed weights. TFLite Micro's 16x8 FULLY_CONNECTED needs
     constant int8 weights (it failed in Prepare), so such an op is rewritten, in place, as the
     BATCH_MATMUL it is (adj_y), which runs in 16x8: identical float outputs, cosine 0.99999
-    against float in int16 on a one-head attention block. Tensor indices are unchanged.
+    against float in int16 on a one-head attention block. LayerNorm's SQUARED_DIFFERENCE,
+    which the quantizer leaves in float in 16x8, becomes SUB then MUL.
     """
     from edgetx_converters import legalize
 
     raw = Path(float_tflite).read_bytes()
-    rewritten, count = _computed_fc_as_batch_matmul(raw)
-    if count:
-        Path(float_tflite).write_bytes(rewritten)
-        how = "FULLY_CONNECTED with computed weights -> BATCH_MATMUL (adj_y), for 16x8"
-        record = legalize.read_record(float_tflite)
-        record.append({"rewrite": "computed_fc", "count": count, "how": how})
-        legalize.write_record(record, float_tflite)
-    check_int16_ops(parse_model(rewritten))
+    record = legalize.read_record(float_tflite)
+    for rewrite, name, how in (
+        (_computed_fc_as_batch_matmul, "computed_fc",
+         "FULLY_CONNECTED with computed weights -> BATCH_MATMUL (adj_y), for 16x8"),
+        (_squared_difference_as_sub_mul, "squared_difference",
+         "SQUARED_DIFFERENCE (LayerNorm's variance) -> SUB then MUL, for 16x8"),
+    ):  # fmt: skip
+        raw, count = rewrite(raw)
+        if count:
+            record.append({"rewrite": name, "count": count, "how": how})
+    Path(float_tflite).write_bytes(raw)
+    legalize.write_record(record, float_tflite)
+    check_int16_ops(parse_model(raw))
     return Path(float_tflite)
 
 
@@ -99,6 +104,55 @@ def _computed_fc_as_batch_matmul(raw: bytes) -> tuple[bytes, int]:
     builder = flatbuffers.Builder(len(raw))
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output()), len(ops)
+
+
+def _squared_difference_as_sub_mul(raw: bytes) -> tuple[bytes, int]:
+    """SQUARED_DIFFERENCE(a, b) -> d = SUB(a, b); MUL(d, d): the same float function, but the
+    quantizer leaves SQUARED_DIFFERENCE in float in 16x8. New tensors go at the end, so the
+    indices the per-tensor error report matches on stay valid."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(raw, 0))
+    graph = model.subgraphs[0]
+    op_codes = schema.BuiltinOperator
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    if op_codes.SQUARED_DIFFERENCE not in codes:
+        return raw, 0
+
+    def code_index(builtin: int) -> int:
+        if builtin not in codes:
+            code = schema.OperatorCodeT()
+            code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, builtin, 1
+            model.operatorCodes.append(code)
+            codes.append(builtin)
+        return codes.index(builtin)
+
+    sub, mul = code_index(op_codes.SUB), code_index(op_codes.MUL)
+    operators, count = [], 0
+    for op in graph.operators:
+        operators.append(op)
+        if codes[op.opcodeIndex] != op_codes.SQUARED_DIFFERENCE:
+            continue
+        out = graph.tensors[op.outputs[0]]
+        diff = schema.TensorT()
+        diff.shape, diff.type, diff.buffer = list(out.shape), out.type, 0
+        diff.name = (out.name or b"") + b"/diff"
+        graph.tensors.append(diff)
+        d = len(graph.tensors) - 1
+        square = schema.OperatorT()
+        square.opcodeIndex, square.inputs, square.outputs = mul, [d, d], list(op.outputs)
+        square.builtinOptionsType = schema.BuiltinOptions.MulOptions
+        square.builtinOptions = schema.MulOptionsT()
+        op.opcodeIndex, op.outputs = sub, [d]
+        op.builtinOptionsType = schema.BuiltinOptions.SubOptions
+        op.builtinOptions = schema.SubOptionsT()
+        operators.append(square)
+        count += 1
+    graph.operators = operators
+    builder = flatbuffers.Builder(len(raw))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output()), count
 
 
 def check_int16_ops(float_model: Model) -> None:
