@@ -128,3 +128,47 @@ def activation_range(op: Operator, out: Tensor) -> tuple[int, int]:
     if act == 3:  # RELU6
         return max(qmin, q(0.0)), min(qmax, q(6.0))
     raise UnsupportedModel(f"fused activation {act} on operator {op.index} is not supported")
+
+
+def fc_multipliers(x: Tensor, w: Tensor, out: Tensor) -> tuple[list[int], list[int]]:
+    """FULLY_CONNECTED's per-output-channel (multiplier, shift), from the double product of
+    scales as TFLM computes them; a per-tensor weight scale is repeated for every channel."""
+    out_depth = w.shape[-2]
+    scales = w.scale if w.per_channel else [w.scale[0]] * out_depth
+    pairs = [fx.quantize_multiplier(scale(x) * float(s) / scale(out)) for s in scales]
+    return [m for m, _ in pairs], [s for _, s in pairs]
+
+
+@dataclass(frozen=True)
+class BmmShape:
+    """BATCH_MATMUL geometry: batches of [rows, depth] @ [depth, cols], with element strides
+    between batches (0 for a broadcast operand) and of the right operand along depth and cols."""
+
+    batches: int
+    rows: int
+    depth: int
+    cols: int
+    lhs_stride: int
+    rhs_stride: int
+    depth_stride: int
+    col_stride: int
+
+
+def bmm_shape(op: Operator, lhs: Tensor, rhs: Tensor) -> BmmShape:
+    """The geometry of a BATCH_MATMUL; adj_x and partial batch broadcasting are refused."""
+    if getattr(op.options, "adjX", False):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} with adj_x is not supported")
+    adj_y = bool(getattr(op.options, "adjY", False))
+    rows, depth = lhs.shape[-2], lhs.shape[-1]
+    cols = rhs.shape[-2] if adj_y else rhs.shape[-1]
+    lhs_batches = int(np.prod(lhs.shape[:-2])) if len(lhs.shape) > 2 else 1
+    rhs_batches = int(np.prod(rhs.shape[:-2])) if len(rhs.shape) > 2 else 1
+    batches = max(lhs_batches, rhs_batches)
+    if lhs_batches not in (1, batches) or rhs_batches not in (1, batches):
+        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
+    depth_stride, col_stride = (1, depth) if adj_y else (cols, 1)
+    return BmmShape(
+        batches, rows, depth, cols,
+        rows * depth if lhs_batches > 1 else 0, depth * cols if rhs_batches > 1 else 0,
+        depth_stride, col_stride,
+    )  # fmt: skip

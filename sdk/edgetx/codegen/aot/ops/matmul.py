@@ -10,7 +10,9 @@ from edgetx.codegen.aot.ops.common import (
     Emitted,
     Emitter,
     activation_range,
+    bmm_shape,
     c_array,
+    fc_multipliers,
     scale,
     zero_point,
 )
@@ -44,12 +46,7 @@ def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
         raise UnsupportedModel(f"FULLY_CONNECTED #{op.index} has asymmetric weights")
     out_depth, depth = w.shape[-2], w.shape[-1]
     rows = x.size // depth
-    s_in, s_out = scale(x), scale(out)
-    if w.per_channel:
-        reals = [float(s_in) * float(ws) / float(s_out) for ws in w.scale]
-    else:
-        reals = [float(s_in) * float(w.scale[0]) / float(s_out)] * out_depth
-    mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
+    mult, shift = fc_multipliers(x, w, out)
     weights = w.data.reshape(out_depth, depth).astype(np.int64)
     b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_depth, np.int64)
     folded = [fx.wrap32(int(v)) for v in b - zero_point(x) * weights.sum(axis=1)]
@@ -74,32 +71,19 @@ def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
 def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
     m = ctx.model
     lhs, rhs, out = (m.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    adj_x = bool(getattr(op.options, "adjX", False))
-    adj_y = bool(getattr(op.options, "adjY", False))
-    if adj_x:
-        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} with adj_x is not supported")
-    rows, depth = lhs.shape[-2], lhs.shape[-1]
-    cols = rhs.shape[-2] if adj_y else rhs.shape[-1]
-    lhs_batches = int(np.prod(lhs.shape[:-2])) if len(lhs.shape) > 2 else 1
-    rhs_batches = int(np.prod(rhs.shape[:-2])) if len(rhs.shape) > 2 else 1
-    batches = max(lhs_batches, rhs_batches)
-    if lhs_batches not in (1, batches) or rhs_batches not in (1, batches):
-        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
-    lhs_stride = rows * depth if lhs_batches > 1 else 0
-    rhs_stride = depth * cols if rhs_batches > 1 else 0
-    row_stride, col_stride = (1, depth) if adj_y else (cols, 1)
-    real = float(scale(lhs)) * float(scale(rhs)) / float(scale(out))
+    g = bmm_shape(op, lhs, rhs)
+    real = scale(lhs) * scale(rhs) / scale(out)
     mult, shift = fx.quantize_multiplier(real)
     consts = [
-        f"static const etx_bmm_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "
-        f"{lhs_stride}, {rhs_stride}, {row_stride}, {col_stride}, {zero_point(lhs)}, "
+        f"static const etx_bmm_params {name}_p = {{{g.batches}, {g.rows}, {g.depth}, {g.cols}, "
+        f"{g.lhs_stride}, {g.rhs_stride}, {g.depth_stride}, {g.col_stride}, {zero_point(lhs)}, "
         f"{zero_point(rhs)}, {mult}, {shift}, {zero_point(out)}}};"
     ]
     call = (
         f"etx_batch_matmul(&{name}_p, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.inputs[1])}, "
         f"{ctx.ptr(op.outputs[0])});"
     )
-    return Emitted(call, consts, macs=batches * rows * cols * depth)
+    return Emitted(call, consts, macs=g.batches * g.rows * g.cols * g.depth)
 
 
 INT8: dict[str, Emitter] = {

@@ -10,7 +10,9 @@ from edgetx.codegen.aot.ops.common import (
     Emitted,
     Emitter,
     activation_range,
+    bmm_shape,
     c_array,
+    fc_multipliers,
     scale,
     zero_point,
 )
@@ -26,11 +28,7 @@ def emit_fully_connected16(ctx: Context, op: Operator, name: str) -> Emitted:
     if zero_point(x) != 0 or zero_point(out) != 0:
         raise UnsupportedModel(f"FULLY_CONNECTED #{op.index}: 16x8 needs zero points of 0")
     out_depth, depth = w.shape[-2], w.shape[-1]
-    if w.per_channel:
-        reals = [float(np.float32(scale(x))) * float(s) / float(scale(out)) for s in w.scale]
-    else:
-        reals = [float(scale(x)) * float(w.scale[0]) / float(scale(out))] * out_depth
-    mult, shift = zip(*(fx.quantize_multiplier(r) for r in reals), strict=True)
+    mult, shift = fc_multipliers(x, w, out)
     acc64 = bias is not None and bias.dtype == "INT64"
     bias_data = bias.data if bias is not None else np.zeros(out_depth, np.int32)
     lo, hi = activation_range(op, out)
@@ -52,24 +50,13 @@ def emit_fully_connected16(ctx: Context, op: Operator, name: str) -> Emitted:
 
 def emit_batch_matmul16(ctx: Context, op: Operator, name: str) -> Emitted:
     lhs, rhs, out = (ctx.tensor(t) for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    if getattr(op.options, "adjX", False):
-        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} with adj_x is not supported")
     if rhs.dtype != "INT16" or any(zero_point(t) != 0 for t in (lhs, rhs, out)):
         raise UnsupportedModel(f"BATCH_MATMUL #{op.index}: 16x16 needs zero points of 0")
-    adj_y = bool(getattr(op.options, "adjY", False))
-    rows, depth = lhs.shape[-2], lhs.shape[-1]
-    cols = rhs.shape[-2] if adj_y else rhs.shape[-1]
-    lb = int(np.prod(lhs.shape[:-2])) if len(lhs.shape) > 2 else 1
-    rb = int(np.prod(rhs.shape[:-2])) if len(rhs.shape) > 2 else 1
-    batches = max(lb, rb)
-    if lb not in (1, batches) or rb not in (1, batches):
-        raise UnsupportedModel(f"BATCH_MATMUL #{op.index} batch broadcasting is not supported")
-    k_stride, c_stride = (1, depth) if adj_y else (cols, 1)
-    mult, shift = fx.quantize_multiplier(float(scale(lhs)) * float(scale(rhs)) / float(scale(out)))
+    g = bmm_shape(op, lhs, rhs)
+    mult, shift = fx.quantize_multiplier(scale(lhs) * scale(rhs) / scale(out))
     consts = [
-        f"static const etx_mm16_params {name}_p = {{{batches}, {rows}, {depth}, {cols}, "
-        f"{rows * depth if lb > 1 else 0}, {depth * cols if rb > 1 else 0}, {c_stride}, "
-        f"{k_stride}, -32768, 32767}};",
+        f"static const etx_mm16_params {name}_p = {{{g.batches}, {g.rows}, {g.depth}, {g.cols}, "
+        f"{g.lhs_stride}, {g.rhs_stride}, {g.col_stride}, {g.depth_stride}, -32768, 32767}};",
         c_array(f"{name}_m", np.array([mult]), np.int32),
         c_array(f"{name}_s", np.array([shift]), np.int32),
     ]
@@ -77,7 +64,7 @@ def emit_batch_matmul16(ctx: Context, op: Operator, name: str) -> Emitted:
         f"etx_bmm_s16(&{name}_p, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.inputs[1])}, "
         f"{name}_m[0], {name}_s[0], {ctx.ptr(op.outputs[0])});"
     )
-    return Emitted(call, consts, macs=batches * rows * cols * depth)
+    return Emitted(call, consts, macs=g.batches * g.rows * g.cols * g.depth)
 
 
 INT16: dict[str, Emitter] = {
