@@ -109,19 +109,24 @@ def _converted(name: str, factory: str, calib: np.ndarray | Path) -> Path:
 
 def _agent_run(model_dir: Path, board_id: str) -> dict:
     """Build the real firmware, run RUNS random inputs, check bytes against TFLM."""
-    info = build(model_dir, board_id, WORK / model_dir.parent.name / f"fw-{board_id}")
-    model = load_model(model_dir / "model.tflite")
-    xs = np.random.default_rng(7).integers(-128, 128, (RUNS, info.input_bytes), dtype=np.int8)
-    want = Reference(model.raw).run_many(xs)
-    board = load_board(board_id)
-    ticks, same = [], True
-    with QemuRunner.from_board(board) as runner, Link.open(runner.start(Path(info.elf))) as link:
-        link.sync()
-        dev = link.info()
-        for x, w in zip(xs, want, strict=True):
-            r = link.run(x.tobytes())
-            ticks.append(r.ticks)
-            same &= bool(np.array_equal(np.frombuffer(r.output, np.int8), w.ravel()))
+    # Firmware goes to a temporary directory so that concurrent runs never share a build.
+    with tempfile.TemporaryDirectory(prefix="etx-bench-") as tmp:
+        info = build(model_dir, board_id, Path(tmp) / "fw")
+        model = load_model(model_dir / "model.tflite")
+        xs = np.random.default_rng(7).integers(-128, 128, (RUNS, info.input_bytes), dtype=np.int8)
+        want = Reference(model.raw).run_many(xs)
+        board = load_board(board_id)
+        ticks, same = [], True
+        with (
+            QemuRunner.from_board(board) as runner,
+            Link.open(runner.start(Path(info.elf))) as link,
+        ):
+            link.sync()
+            dev = link.info()
+            for x, w in zip(xs, want, strict=True):
+                r = link.run(x.tobytes())
+                ticks.append(r.ticks)
+                same &= bool(np.array_equal(np.frombuffer(r.output, np.int8), w.ravel()))
     per_tick = QEMU_INSTRUCTIONS_PER_SECOND // dev.tick_hz
     return {
         "instructions": int(np.median(ticks)) * per_tick,
