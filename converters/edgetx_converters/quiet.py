@@ -35,12 +35,15 @@ def output_to(log_path: Path) -> Iterator[None]:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False  # libraries may have configured the root logger to print
+        # sys.stdout/sys.stderr stay the process's own streams (now writing to the log's fds):
+        # libraries keep handlers on them, which must outlive this file.
         try:
-            with contextlib.redirect_stdout(file), contextlib.redirect_stderr(file):
-                yield
+            yield
         finally:
             log.removeHandler(handler)
             log.propagate = True
+            sys.stdout.flush()
+            sys.stderr.flush()
             file.flush()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
