@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from edgetx import proc
 from edgetx.boards import Board, load_board
+from edgetx.build import build
 from edgetx.codegen import BuildError, build_firmware, render_project
 from edgetx.errors import DeviceError, ToolMissing, UserError
 from edgetx.flash import QemuRunner
@@ -21,6 +25,13 @@ from edgetx.link.seeded import SEED_MAX, seeded_inputs
 
 ECHO_MODEL = Path(__file__).parent / "fixtures" / "echo_model"
 INPUT_BYTES, OUTPUT_BYTES = 1280, 8
+# Stack the agent must leave unused at its deepest: an FPU exception frame (104 bytes) taken
+# there, and room for kernels to grow.
+STACK_MARGIN = 256
+STACK_PAINT = 0xA5
+# RAM the agent may take besides the model's arena, the stack and its receive buffer
+# (max_payload): frame header, CRC and alignment, the kept reply, the output, the tick counter.
+AGENT_RAM_BYTES = 128
 needs_toolchain = pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
     reason="needs arm-none-eabi-gcc and qemu-system-arm",
@@ -185,3 +196,83 @@ def test_render_is_atomic(board: Board, tmp_path: Path) -> None:
     assert not (out / "marker").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fw"]
     assert (out / "linker.ld").read_text().count("@") == 0
+
+
+class _QmpQemu(QemuRunner):
+    """QEMU with a QMP socket, to read the guest's memory after a session."""
+
+    def __init__(self, machine: str, qmp: Path) -> None:
+        super().__init__(machine)
+        self.qmp = qmp
+
+    def argv(self, elf: Path, port: int) -> list[str]:
+        return [*super().argv(elf, port), "-qmp", f"unix:{self.qmp},server=on,wait=off"]
+
+    def read_memory(self, address: int, size: int, into: Path) -> bytes:
+        with socket.socket(socket.AF_UNIX) as sock, sock.makefile("rw") as qmp:
+            sock.connect(str(self.qmp))
+            qmp.readline()  # greeting
+            save = {"val": address, "size": size, "filename": str(into)}
+            for command in (
+                {"execute": "qmp_capabilities"},
+                {"execute": "memsave", "arguments": save},
+            ):
+                qmp.write(json.dumps(command) + "\n")
+                qmp.flush()
+                while "return" not in (reply := json.loads(qmp.readline())):
+                    assert "error" not in reply, reply
+        return into.read_bytes()
+
+
+@pytest.mark.qemu
+@needs_toolchain
+def test_stack_and_agent_ram_leave_their_margins(
+    converted: Path, board: Board, tmp_path: Path
+) -> None:
+    """Paint the reserved stack, run the deepest requests on a real AOT model, read the
+    high-water mark back: linker.ld's reservation must keep STACK_MARGIN bytes unused."""
+    built = build(converted / "model", board.id, tmp_path / "fw")
+    symbols = proc.run(["arm-none-eabi-nm", built.elf]).stdout.split()
+    reserved = int(symbols[symbols.index("_estack") - 2], 16) - board.ram.origin
+    (tmp_path / "paint.bin").write_bytes(bytes([STACK_PAINT]) * reserved)
+    painted = tmp_path / "painted.elf"
+    proc.run([
+        "arm-none-eabi-objcopy", "--set-section-flags", ".stack=alloc,load,contents",
+        "--update-section", f".stack={tmp_path / 'paint.bin'}", built.elf, painted,
+    ])  # fmt: skip
+    qemu = _QmpQemu(board.qemu.machine, tmp_path / "qmp.sock")
+    with qemu, Link.open(qemu.start(painted)) as link:
+        link.sync()
+        info = link.info()
+        link.ping(random.Random(1).randbytes(info.max_payload))
+        link.run_seeded(1)
+        link.run(bytes(info.input_bytes))
+        stack = qemu.read_memory(board.ram.origin, reserved, tmp_path / "stack.bin")
+    used = reserved - next(i for i, b in enumerate(stack) if b != STACK_PAINT)
+    assert used > STACK_MARGIN  # the model's kernels ran on the painted stack
+    assert used + STACK_MARGIN <= reserved, f"stack: {used} of {reserved} bytes used"
+    link_ram = built.ram_bytes - built.arena_bytes - reserved - info.max_payload
+    assert link_ram <= AGENT_RAM_BYTES
+
+
+@pytest.mark.qemu
+@needs_toolchain
+def test_static_constructors_run_before_main(board: Board, tmp_path: Path) -> None:
+    """The start-up code runs .init_array, as a tflm app's C++ globals need."""
+    model = tmp_path / "model"
+    shutil.copytree(ECHO_MODEL, model)
+    (model / "echo_model.c").write_text(
+        '#include "edgetx_model.h"\n'
+        "static int8_t constructed;\n"
+        "__attribute__((constructor)) static void construct(void) { constructed = 42; }\n"
+        "void edgetx_model_invoke(const int8_t *input, int8_t *output)\n"
+        "{\n"
+        "    (void)input;\n"
+        "    for (int i = 0; i < EDGETX_MODEL_OUTPUT_BYTES; i++)\n"
+        "        output[i] = constructed;\n"
+        "}\n"
+    )
+    elf = build_firmware(render_project(board, model, tmp_path / "fw"))
+    with QemuRunner.from_board(board) as qemu, Link.open(qemu.start(elf)) as link:
+        link.sync()
+        assert link.run(bytes(INPUT_BYTES)).output == bytes([42] * OUTPUT_BYTES)

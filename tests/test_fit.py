@@ -51,10 +51,10 @@ def test_fit_command_reports_every_board(
 def test_build_refuses_with_the_numbers(
     converted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    board = dataclasses.replace(load_board("qemu-mps2-an386"), ram=Region(0x2000_0000, 8192))
+    board = dataclasses.replace(load_board("qemu-mps2-an386"), ram=Region(0x2000_0000, 6144))
     monkeypatch.setattr(build_module, "load_board", lambda _id: board)
     out = tmp_path / "fw"
-    with pytest.raises(EdgetxError, match=r"does not fit: RAM needs \d+ of 8192 bytes"):
+    with pytest.raises(EdgetxError, match=r"does not fit: RAM needs \d+ of 6144 bytes"):
         build_module.build(converted / "model", board.id, out)
     assert not out.exists() and list(tmp_path.iterdir()) == []
 

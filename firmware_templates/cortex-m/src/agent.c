@@ -24,7 +24,8 @@
 #else
 #define REPLY_BYTES RUN_REPLY_BYTES
 #endif
-#define MAX_PAYLOAD MAX(MAX((size_t)EDGETX_MODEL_INPUT_BYTES, REPLY_BYTES), INFO_BYTES)
+#define CACHE_BYTES MAX(REPLY_BYTES, INFO_BYTES)
+#define MAX_PAYLOAD MAX((size_t)EDGETX_MODEL_INPUT_BYTES, CACHE_BYTES)
 #define RX_CAP ETX_FRAME_BYTES(MAX_PAYLOAD)
 /* A payload starts 3 bytes into its frame: offset the buffer so it lands on 16 bytes for the model. */
 #define RX_ALIGN_PAD (16u - ETX_HEADER_BYTES)
@@ -33,11 +34,17 @@ static uint8_t rx_storage[RX_ALIGN_PAD + RX_CAP] __attribute__((aligned(16)));
 /* Where a request's payload lands; RUN_SEEDED makes its input here, as if a RUN had sent it. */
 #define RX_PAYLOAD (rx_storage + RX_ALIGN_PAD + ETX_HEADER_BYTES)
 static int8_t output[EDGETX_MODEL_OUTPUT_BYTES] __attribute__((aligned(16)));
-/* The last reply stays here so a retransmitted request is answered without running it again. */
-static uint8_t reply[ETX_WIRE_BYTES(MAX_PAYLOAD)];
-static size_t reply_len;
-static uint16_t reply_seq;
-static uint32_t reply_crc;
+/* The last reply's payload, kept so that a retransmitted request is answered without running it
+ * again. Replies are COBS-encoded as they are sent, so none needs a wire buffer. PING's reply is
+ * its request's payload, echoed from the receive buffer: a retransmitted PING echoes the same. */
+static struct {
+    uint8_t kept;
+    uint8_t type;
+    uint16_t seq;
+    uint32_t crc;
+    size_t len;
+    uint8_t payload[CACHE_BYTES];
+} last;
 
 static uint8_t *put_le(uint8_t *p, uint64_t v, unsigned bytes)
 {
@@ -46,53 +53,60 @@ static uint8_t *put_le(uint8_t *p, uint64_t v, unsigned bytes)
     return p;
 }
 
-static uint8_t *put_str(uint8_t *p, const char *s, size_t n)
+/* The info record (docs/protocol.md) is known at compile time. Its strings are stored without
+ * their NUL (nonstring): the record gives their lengths. */
+#define LE16(v) (uint8_t)(v), (uint8_t)((v) >> 8)
+#define LE32(v) LE16(v), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
+static const struct {
+    uint8_t head[19];
+    char board_id[STRLEN(EDGETX_BOARD_ID)] __attribute__((nonstring));
+    uint8_t runtime_len;
+    char runtime[STRLEN(EDGETX_MODEL_RUNTIME)] __attribute__((nonstring));
+} info = {
+    {LE16(ETX_PROTOCOL_VERSION), LE32(EDGETX_MODEL_INPUT_BYTES), LE32(EDGETX_MODEL_OUTPUT_BYTES),
+     LE32(MAX_PAYLOAD), LE32(EDGETX_TICK_HZ), STRLEN(EDGETX_BOARD_ID)},
+    EDGETX_BOARD_ID,
+    STRLEN(EDGETX_MODEL_RUNTIME),
+    EDGETX_MODEL_RUNTIME,
+};
+
+static void console_put(void *ctx, uint8_t byte)
 {
-    *p++ = (uint8_t)n;
-    memcpy(p, s, n);
-    return p + n;
+    (void)ctx;
+    console_write(&byte, 1);
 }
 
-static size_t info_payload(uint8_t *out)
+static void send(uint8_t type, uint16_t seq, const uint8_t *p, size_t n)
 {
-    uint8_t *p = put_le(out, ETX_PROTOCOL_VERSION, 2);
-    p = put_le(p, EDGETX_MODEL_INPUT_BYTES, 4);
-    p = put_le(p, EDGETX_MODEL_OUTPUT_BYTES, 4);
-    p = put_le(p, MAX_PAYLOAD, 4);
-    p = put_le(p, EDGETX_TICK_HZ, 4);
-    p = put_str(p, EDGETX_BOARD_ID, STRLEN(EDGETX_BOARD_ID));
-    p = put_str(p, EDGETX_MODEL_RUNTIME, STRLEN(EDGETX_MODEL_RUNTIME));
-    return (size_t)(p - out);
+    etx_send(type, seq, p, n, console_put, NULL);
 }
 
-static size_t encode_reply(const etx_frame *req, uint8_t type, const uint8_t *p, size_t n)
+/* The handlers below write their reply's payload into last.payload and return its type. */
+static uint8_t error_reply(uint8_t code)
 {
-    return etx_encode(type, req->seq, p, n, reply, sizeof reply);
+    last.payload[0] = code;
+    last.len = 1;
+    return ETX_ERROR;
 }
 
-static size_t encode_error(const etx_frame *req, uint8_t code)
+static uint8_t run_model(uint8_t type, const uint8_t *input)
 {
-    return encode_reply(req, ETX_ERROR, &code, 1);
-}
-
-static size_t run_model(const etx_frame *req, const uint8_t *input)
-{
-    uint8_t payload[RUN_REPLY_BYTES];
     uint64_t start = ticks_start();
     edgetx_model_invoke((const int8_t *)input, output);
     uint64_t elapsed = ticks_now() - start;
-    memcpy(put_le(payload, elapsed, 8), output, EDGETX_MODEL_OUTPUT_BYTES);
-    return encode_reply(req, (uint8_t)(req->type | ETX_REPLY), payload, sizeof payload);
+    memcpy(put_le(last.payload, elapsed, 8), output, EDGETX_MODEL_OUTPUT_BYTES);
+    last.len = RUN_REPLY_BYTES;
+    return (uint8_t)(type | ETX_REPLY);
 }
 
 /* The seed is read before its bytes are overwritten by the input generated in their place. */
-static size_t run_seeded(const etx_frame *req)
+static uint8_t run_seeded(const etx_frame *req)
 {
     uint64_t seed = 0;
     for (unsigned i = 0; i < 8u; i++)
         seed |= (uint64_t)req->payload[i] << (8u * i);
     etx_seeded_fill(seed, RX_PAYLOAD, EDGETX_MODEL_INPUT_BYTES);
-    return run_model(req, RX_PAYLOAD);
+    return run_model(ETX_RUN_SEEDED, RX_PAYLOAD);
 }
 
 #ifdef EDGETX_HAS_FRONTEND
@@ -102,11 +116,10 @@ static size_t run_seeded(const etx_frame *req)
 static int8_t raw_input[EDGETX_MODEL_INPUT_BYTES] __attribute__((aligned(16)));
 static uint64_t raw_ticks; /* front end ticks of the current input, over all its chunks */
 
-static size_t run_raw(const etx_frame *req)
+static uint8_t run_raw(const etx_frame *req)
 {
-    uint8_t payload[REPLY_BYTES];
     if (req->len < 1)
-        return encode_error(req, ETX_E_LENGTH);
+        return error_reply(ETX_E_LENGTH);
     const uint8_t flags = req->payload[0];
     uint64_t start = ticks_now();
     if (flags & RAW_BEGIN) {
@@ -118,48 +131,44 @@ static size_t run_raw(const etx_frame *req)
         rc = edgetx_frontend_end();
     raw_ticks += ticks_now() - start;
     if (rc != 0)
-        return encode_error(req, ETX_E_RAW);
+        return error_reply(ETX_E_RAW);
+    last.len = 0;
     if (!(flags & RAW_END))
-        return encode_reply(req, ETX_RUN_RAW | ETX_REPLY, payload, 0);
+        return ETX_RUN_RAW | ETX_REPLY;
     start = ticks_start();
     edgetx_model_invoke(raw_input, output);
     uint64_t elapsed = ticks_now() - start;
-    memcpy(put_le(put_le(payload, elapsed, 8), raw_ticks, 8), output, EDGETX_MODEL_OUTPUT_BYTES);
-    return encode_reply(req, ETX_RUN_RAW | ETX_REPLY, payload, sizeof payload);
+    memcpy(put_le(put_le(last.payload, elapsed, 8), raw_ticks, 8), output,
+           EDGETX_MODEL_OUTPUT_BYTES);
+    last.len = REPLY_BYTES;
+    return ETX_RUN_RAW | ETX_REPLY;
 }
 #endif
 
-static size_t handle(const etx_frame *req)
+static uint8_t handle(const etx_frame *req)
 {
-    uint8_t info[INFO_BYTES];
     switch (req->type) {
-    case ETX_PING:
-        return encode_reply(req, ETX_PING | ETX_REPLY, req->payload, req->len);
     case ETX_INFO:
         if (req->len != 0)
-            return encode_error(req, ETX_E_LENGTH);
-        return encode_reply(req, ETX_INFO | ETX_REPLY, info, info_payload(info));
+            return error_reply(ETX_E_LENGTH);
+        memcpy(last.payload, &info, sizeof info);
+        last.len = sizeof info;
+        return ETX_INFO | ETX_REPLY;
     case ETX_RUN:
         if (req->len != EDGETX_MODEL_INPUT_BYTES)
-            return encode_error(req, ETX_E_LENGTH);
-        return run_model(req, req->payload);
+            return error_reply(ETX_E_LENGTH);
+        return run_model(ETX_RUN, req->payload);
     case ETX_RUN_SEEDED:
         if (req->len != 8u)
-            return encode_error(req, ETX_E_LENGTH);
+            return error_reply(ETX_E_LENGTH);
         return run_seeded(req);
 #ifdef EDGETX_HAS_FRONTEND
     case ETX_RUN_RAW:
         return run_raw(req);
 #endif
     default:
-        return encode_error(req, ETX_E_TYPE);
+        return error_reply(ETX_E_TYPE);
     }
-}
-
-static void send_unattributed(uint8_t type, const uint8_t *p, size_t n)
-{
-    uint8_t wire[ETX_WIRE_BYTES(INFO_BYTES)];
-    console_write(wire, etx_encode(type, ETX_SEQ_NONE, p, n, wire, sizeof wire));
 }
 
 int main(void)
@@ -167,24 +176,29 @@ int main(void)
     etx_rx rx;
     etx_frame frame;
     uint8_t code;
-    uint8_t info[INFO_BYTES];
 
     console_init();
     ticks_init();
     etx_rx_init(&rx, rx_storage + RX_ALIGN_PAD, RX_CAP);
-    send_unattributed(ETX_BOOT, info, info_payload(info));
+    send(ETX_BOOT, ETX_SEQ_NONE, (const uint8_t *)&info, sizeof info);
     for (;;) {
         switch (etx_rx_push(&rx, console_getc(), &frame, &code)) {
         case ETX_RX_FRAME:
-            if (reply_len == 0 || frame.seq != reply_seq || frame.crc != reply_crc) {
-                reply_len = handle(&frame);
-                reply_seq = frame.seq;
-                reply_crc = frame.crc;
+            if (frame.type == ETX_PING) {
+                last.kept = 0; /* any other request replaces the kept reply */
+                send(ETX_PING | ETX_REPLY, frame.seq, frame.payload, frame.len);
+                break;
             }
-            console_write(reply, reply_len);
+            if (!last.kept || frame.seq != last.seq || frame.crc != last.crc) {
+                last.type = handle(&frame);
+                last.kept = 1;
+                last.seq = frame.seq;
+                last.crc = frame.crc;
+            }
+            send(last.type, last.seq, last.payload, last.len);
             break;
         case ETX_RX_ERROR:
-            send_unattributed(ETX_ERROR, &code, 1);
+            send(ETX_ERROR, ETX_SEQ_NONE, &code, 1);
             break;
         case ETX_RX_MORE:
             break;

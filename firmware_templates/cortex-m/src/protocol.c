@@ -2,17 +2,13 @@
 
 uint32_t etx_crc32(uint32_t crc, const uint8_t *p, size_t n)
 {
-    /* Nibble table: 64 bytes of flash instead of 1 KB, two lookups per byte. */
-    static const uint32_t table[16] = {
-        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
-    };
+    /* Bit by bit, with no table in flash: about 45 instructions a byte, a small fraction of the
+     * byte's own time on the wire (87 us at 115200 baud). */
     crc = ~crc;
     for (size_t i = 0; i < n; i++) {
         crc ^= p[i];
-        crc = (crc >> 4) ^ table[crc & 0xFu];
-        crc = (crc >> 4) ^ table[crc & 0xFu];
+        for (unsigned k = 0; k < 8u; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
     }
     return ~crc;
 }
@@ -87,60 +83,71 @@ etx_rx_result etx_rx_push(etx_rx *rx, uint8_t byte, etx_frame *frame, uint8_t *e
     return ETX_RX_MORE;
 }
 
+/* A frame's bytes before COBS: header, payload, CRC. */
+typedef struct {
+    const uint8_t *payload;
+    size_t len;
+    uint8_t edge[ETX_OVERHEAD]; /* the header, then the CRC */
+} frame_bytes;
+
+static uint8_t frame_byte(const frame_bytes *f, size_t i)
+{
+    if (i < ETX_HEADER_BYTES)
+        return f->edge[i];
+    i -= ETX_HEADER_BYTES;
+    return i < f->len ? f->payload[i] : f->edge[ETX_HEADER_BYTES + i - f->len];
+}
+
+void etx_send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, etx_put_fn *put,
+              void *ctx)
+{
+    frame_bytes f = {payload, len, {type, (uint8_t)seq, (uint8_t)(seq >> 8)}};
+    uint32_t crc = etx_crc32(etx_crc32(0, f.edge, ETX_HEADER_BYTES), payload, len);
+    for (unsigned k = 0; k < ETX_CRC_BYTES; k++)
+        f.edge[ETX_HEADER_BYTES + k] = (uint8_t)(crc >> (8u * k));
+    const size_t total = ETX_FRAME_BYTES(len);
+    size_t i = 0;
+
+    put(ctx, 0); /* leading delimiter: ends any garbage the receiver holds */
+    for (;;) {
+        /* A block: up to 254 non-zero bytes, then (implicitly) the zero that ends them. */
+        size_t j = i;
+        while (j < total && j - i < 254u && frame_byte(&f, j) != 0)
+            j++;
+        const uint8_t code = (uint8_t)(j - i + 1u);
+        put(ctx, code);
+        for (size_t k = i; k < j; k++)
+            put(ctx, frame_byte(&f, k));
+        if (code == 0xFF)
+            i = j; /* a full block stands for no zero, so a block follows, maybe empty */
+        else if (j == total)
+            break;
+        else
+            i = j + 1u;
+    }
+    put(ctx, 0);
+}
+
 typedef struct {
     uint8_t *out;
     size_t cap;
-    size_t pos;      /* next free byte */
-    size_t code_pos; /* where the current block's code byte goes */
-    uint8_t code;
-} cobs_writer;
+    size_t pos;
+} buffer_sink;
 
-static void cobs_put_raw(cobs_writer *w, uint8_t byte)
+static void buffer_put(void *ctx, uint8_t byte)
 {
-    if (w->pos < w->cap)
-        w->out[w->pos] = byte;
-    w->pos++;
-}
-
-static void cobs_close_block(cobs_writer *w)
-{
-    if (w->code_pos < w->cap)
-        w->out[w->code_pos] = w->code;
-    w->code_pos = w->pos++;
-    w->code = 1;
-}
-
-static void cobs_put(cobs_writer *w, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == 0) {
-            cobs_close_block(w);
-            continue;
-        }
-        cobs_put_raw(w, p[i]);
-        if (++w->code == 0xFF)
-            cobs_close_block(w);
-    }
+    buffer_sink *b = (buffer_sink *)ctx;
+    if (b->pos < b->cap)
+        b->out[b->pos] = byte;
+    b->pos++;
 }
 
 size_t etx_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, uint8_t *out,
                   size_t cap)
 {
-    const uint8_t header[ETX_HEADER_BYTES] = {type, (uint8_t)seq, (uint8_t)(seq >> 8)};
-    uint32_t crc = etx_crc32(etx_crc32(0, header, sizeof header), payload, len);
-    const uint8_t trailer[ETX_CRC_BYTES] = {(uint8_t)crc, (uint8_t)(crc >> 8),
-                                            (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
-    cobs_writer w = {out, cap, 0, 0, 1};
-
-    cobs_put_raw(&w, 0); /* leading delimiter: ends any garbage the receiver holds */
-    w.code_pos = w.pos++;
-    cobs_put(&w, header, sizeof header);
-    cobs_put(&w, payload, len);
-    cobs_put(&w, trailer, sizeof trailer);
-    if (w.code_pos < w.cap)
-        w.out[w.code_pos] = w.code;
-    cobs_put_raw(&w, 0);
-    return w.pos <= cap ? w.pos : 0;
+    buffer_sink b = {out, cap, 0};
+    etx_send(type, seq, payload, len, buffer_put, &b);
+    return b.pos <= cap ? b.pos : 0;
 }
 
 void etx_seeded_fill(uint64_t seed, uint8_t *out, size_t n)

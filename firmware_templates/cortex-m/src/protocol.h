@@ -67,8 +67,15 @@ void etx_rx_init(etx_rx *rx, uint8_t *buf, size_t cap);
  * an ETX_E_* code; such a frame cannot be trusted, so its seq is unknown. */
 etx_rx_result etx_rx_push(etx_rx *rx, uint8_t byte, etx_frame *frame, uint8_t *error);
 
-/* Encode one frame as 0x00, COBS(type, seq, payload, crc), 0x00 into out. Returns the number of
- * bytes written, or 0 when cap is too small. */
+/* Receives a frame's wire bytes from etx_send, in order, a byte at a time. */
+typedef void etx_put_fn(void *ctx, uint8_t byte);
+
+/* Send one frame as 0x00, COBS(type, seq, payload, crc), 0x00 through put, without a buffer:
+ * each COBS block's length comes from looking ahead in the frame's bytes. */
+void etx_send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, etx_put_fn *put,
+              void *ctx);
+
+/* etx_send into out. Returns the number of bytes written, or 0 when cap is too small. */
 size_t etx_encode(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, uint8_t *out,
                   size_t cap);
 

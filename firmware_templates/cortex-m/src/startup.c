@@ -9,12 +9,13 @@
 #define CPACR_CP10_CP11_FULL (0xFu << 20)
 
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack; /* from linker.ld */
+/* C++ static constructors; linker.ld puts .preinit_array right before .init_array. */
+typedef void (*vector)(void);
+extern const vector __preinit_array_start[], __init_array_end[];
 
 int main(void);
 void Reset_Handler(void);
-void __libc_init_array(void);
-/* newlib's __libc_init_array calls these; -nostartfiles leaves them out. */
-void _init(void) {}
+/* newlib's exit path calls _fini; -nostartfiles leaves it out. */
 void _fini(void) {}
 
 void Default_Handler(void)
@@ -31,8 +32,6 @@ void UsageFault_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
-
-typedef void (*vector)(void);
 
 __attribute__((section(".vectors"), used)) static const vector vectors[16] = {
     (vector)&_estack, Reset_Handler, NMI_Handler, HardFault_Handler, MemManage_Handler,
@@ -55,7 +54,9 @@ void Reset_Handler(void)
 #if EDGETX_HAS_CLOCKS
     clocks_init();
 #endif
-    __libc_init_array(); /* C++ static constructors (none in C firmware) */
+    /* Not newlib's __libc_init_array: it would add 80 bytes to every C firmware for nothing. */
+    for (const vector *f = __preinit_array_start; f < __init_array_end; f++)
+        (*f)();
     main();
     for (;;) {
     }
