@@ -1,6 +1,7 @@
 """The Arm DSP paths (SXTB16/SMLAD matrix loops, SMLAL requantizations, SSAT/USAT; Cortex-M4
 under QEMU) and the portable path (host build) of the same generated C both give TFLM's bytes:
-FULLY_CONNECTED, BATCH_MATMUL, the element-wise binary operators, MEAN and SOFTMAX."""
+FULLY_CONNECTED and BATCH_MATMUL (the 4-row kernels and the others), the element-wise binary
+operators, MEAN and SOFTMAX."""
 
 from __future__ import annotations
 
@@ -67,9 +68,11 @@ def check(
 @pytest.mark.parametrize(
     ("rows", "depth", "out_depth", "in_zp", "act"),
     [
-        (3, 7, 5, 5, 0),  # depth tail of 3, a partial block of output channels
-        (2, 16, 8, -128, 1),  # zero point at the bottom, fused RELU
+        (3, 7, 5, 5, 0),  # 4-row kernel: depth tail of 3, a group of 3 rows
+        (9, 16, 40, -128, 0),  # two whole groups, then 1 row over more than 32 channels
         (4, 41, 10, 127, 0),  # zero point at the top, depth tail of 1
+        (2, 16, 8, -128, 1),  # fused RELU clamping above -128: the 4-channel kernel
+        (3, 70, 6, 9, 0),  # deeper than the 4-row kernel's buffer: the 4-channel kernel
     ],
 )
 def test_fully_connected_dsp_and_portable_match_tflm(
@@ -92,19 +95,31 @@ def test_fully_connected_dsp_and_portable_match_tflm(
         Spec((rows, out_depth), scale=out_scale, zero_point=-3),
         options("FullyConnectedOptions", fusedActivationFunction=act),
     )
-    check(model, rows * depth, tmp_path)
+    x4 = depth <= 64 and act == 0
+    assert x4 == ("etx_fully_connected_x4" in _generated(model, tmp_path / "gen"))
+    check(model, rows * depth, tmp_path, ("smlad", "smmlar") if x4 else ("smlad", "sxtb16"))
 
 
 @pytest.mark.parametrize(
-    ("batches", "rows", "depth", "cols", "adj_y"),
+    ("batches", "rows", "depth", "cols", "adj_y", "zps", "out_scale"),
     [
-        (2, 5, 9, 6, False),  # depth tail, a partial block of columns
-        (1, 4, 12, 7, True),  # transposed rhs
-        (1, 3, 70, 4, False),  # deeper than the DSP path packs: the portable loop
+        (2, 5, 9, 6, False, (-128, 17, 4), 1.8),  # depth tail (last lhs row copied), 2 columns left
+        (1, 4, 12, 7, True, (127, -128, 127), 2.4),  # transposed rhs: columns contiguous
+        (1, 34, 7, 5, False, (3, 127, -128), 1.4),  # more lhs rows than one pass, 1 column left
+        (2, 8, 64, 8, False, (-128, 0, 127), 12.8),  # the deepest the 4-row kernel takes
+        (1, 4, 12, 8, False, (0, 0, 0), 0.0011),  # multiplier above 1/2: the 4-column kernel
+        (1, 3, 70, 4, False, (-128, 17, 4), 14.0),  # deeper: the portable loop
     ],
 )
 def test_batch_matmul_dsp_and_portable_match_tflm(
-    batches: int, rows: int, depth: int, cols: int, adj_y: bool, tmp_path: Path
+    batches: int,
+    rows: int,
+    depth: int,
+    cols: int,
+    adj_y: bool,
+    zps: tuple[int, int, int],
+    out_scale: float,
+    tmp_path: Path,
 ) -> None:
     rng = np.random.default_rng(depth)
     rhs_shape = (batches, cols, depth) if adj_y else (batches, depth, cols)
@@ -112,13 +127,21 @@ def test_batch_matmul_dsp_and_portable_match_tflm(
     model = single_op(
         "BATCH_MATMUL",
         [
-            Spec((batches, rows, depth), scale=0.04, zero_point=-128),
-            const(rhs, np.int8, scale=0.03, zero_point=17),
+            Spec((batches, rows, depth), scale=0.04, zero_point=zps[0]),
+            const(rhs, np.int8, scale=0.03, zero_point=zps[1]),
         ],
-        Spec((batches, rows, cols), scale=0.9, zero_point=4),
+        Spec((batches, rows, cols), scale=out_scale, zero_point=zps[2]),
         options("BatchMatMulOptions", adjX=False, adjY=adj_y),
     )
-    check(model, batches * rows * depth, tmp_path)
+    x4 = depth <= 64 and out_scale > 0.0024  # a multiplier under 1/2
+    assert x4 == ("etx_batch_matmul_x4" in _generated(model, tmp_path / "gen"))
+    dsp = ("smlad", "sxtab16") if x4 else ("smlad",) if depth <= 64 else ()
+    check(model, batches * rows * depth, tmp_path, dsp)
+
+
+def _generated(model: bytes, out: Path) -> str:
+    generate_aot(parse_model(model), out)
+    return (out / "edgetx_model.c").read_text()
 
 
 def test_audio_model_dsp_and_portable_match_tflm(converted: Path, tmp_path: Path) -> None:
@@ -165,7 +188,7 @@ def test_binary_dsp_and_portable_match_tflm(
         Spec(out_shape, scale=scales[2], zero_point=zps[2]),
         options(kind.get(opcode, "SquaredDifferenceOptions")),
     )
-    check(model, int(np.prod(in_shape)), tmp_path, dsp=("smlal", "ssat"))
+    check(model, int(np.prod(in_shape)), tmp_path, dsp=("smmlar", "ssat"))
 
 
 @pytest.mark.parametrize("depth", [16, 7])  # whole words, and a tail of 3
@@ -176,7 +199,7 @@ def test_mean_dsp_and_portable_match_tflm(depth: int, tmp_path: Path) -> None:
         Spec((9,), scale=0.05, zero_point=-128),
         options("ReducerOptions", keepDims=False),
     )
-    check(model, 9 * depth, tmp_path)
+    check(model, 9 * depth, tmp_path, dsp=("usada8",))
 
 
 @pytest.mark.parametrize("in_scale", [0.25, 0.02])  # a 64-entry exponential table, and 256

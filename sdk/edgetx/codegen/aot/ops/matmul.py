@@ -24,6 +24,17 @@ from edgetx.tflite_model import Operator
 # weight word alike into (v0, v2) and (v1, v3), which SMLAD multiplies as they lie; the blocking
 # lets one pointer stream the weights of 4 outputs that share each activation word.
 PACK_COLS = 4
+# The 4-row kernels (edgetx_rt_matmul.h): products this deep at most, requantizations shifting
+# right by 1..22 bits (so (2 zp + 1) << (shift - 1) fits comfortably), sums under 2^30 (so
+# their double fits int32).
+X4_MAX_DEPTH = 64
+X4_SHIFTS = range(-22, 0)
+X4_MAX_SUM = 1 << 30
+
+
+def x4_round_zp(shift: int, out_zp: int) -> int:
+    """The requantization constant of the 4-row kernels: rounding and output zero point."""
+    return (2 * out_zp + 1) << (-shift - 1)
 
 
 def pack_weights(w: np.ndarray) -> np.ndarray:
@@ -51,6 +62,15 @@ def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
     b = bias.data.astype(np.int64) if bias is not None else np.zeros(out_depth, np.int64)
     folded = [fx.wrap32(int(v)) for v in b - zero_point(x) * weights.sum(axis=1)]
     lo, hi = activation_range(op, out)
+    widest = max(127 - zero_point(x), zero_point(x) + 128)  # the largest |x - zx|
+    bound = int((np.abs(b) + widest * np.abs(weights).sum(axis=1)).max())
+    if (
+        depth <= X4_MAX_DEPTH
+        and (lo, hi) == (-128, 127)
+        and all(s in X4_SHIFTS for s in shift)
+        and bound < X4_MAX_SUM
+    ):
+        return _fully_connected_x4(ctx, op, name, rows, mult, shift, b)
     packed = pack_weights(w.data.reshape(out_depth, depth))
     consts = [
         f"static const int8_t {name}_w[{packed.size}] __attribute__((aligned(4))) = "
@@ -68,12 +88,63 @@ def emit_fully_connected(ctx: Context, op: Operator, name: str) -> Emitted:
     return Emitted(call, consts, macs=rows * out_depth * depth)
 
 
+def _fully_connected_x4(
+    ctx: Context,
+    op: Operator,
+    name: str,
+    rows: int,
+    mult: list[int],
+    shift: list[int],
+    bias: np.ndarray,
+) -> Emitted:
+    """The 4-row kernel's stream: per output channel 2 * bias, the weights as little-endian
+    words (depth zero padded to a whole word), mult, round_zp."""
+    m = ctx.model
+    x, w, out = m.tensors[op.inputs[0]], m.tensors[op.inputs[1]], m.tensors[op.outputs[0]]
+    out_depth, depth = w.shape[-2], w.shape[-1]
+    padded = np.zeros((out_depth, -(-depth // 4) * 4), np.int8)
+    padded[:, :depth] = w.data.reshape(out_depth, depth)
+    words = padded.view("<i4").astype(np.int64)
+    round_zp = [x4_round_zp(s, zero_point(out)) for s in shift]
+    stream = np.concatenate(
+        [
+            np.column_stack([2 * bias]),
+            words,
+            np.column_stack([mult, round_zp]),
+        ],
+        axis=1,
+    )
+    consts = [
+        c_array(f"{name}_wq", stream, np.int32),
+        f"static const etx_fc_x4_params {name}_p = {{{rows}, {depth}, {out_depth}, "
+        f"{zero_point(x)}}};",
+    ]
+    call = (
+        f"etx_fully_connected_x4(&{name}_p, {ctx.ptr(op.inputs[0])}, {name}_wq, "
+        f"{ctx.ptr(op.outputs[0])});"
+    )
+    return Emitted(call, consts, macs=rows * out_depth * depth)
+
+
 def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
     m = ctx.model
     lhs, rhs, out = (m.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     g = bmm_shape(op, lhs, rhs)
     real = scale(lhs) * scale(rhs) / scale(out)
     mult, shift = fx.quantize_multiplier(real)
+    macs = g.batches * g.rows * g.cols * g.depth
+    if g.depth <= X4_MAX_DEPTH and shift in X4_SHIFTS:
+        consts = [
+            f"static const etx_bmm_x4_params {name}_p = {{{g.batches}, {g.rows}, {g.depth}, "
+            f"{g.cols}, {g.lhs_stride}, {g.rhs_stride}, {g.depth_stride}, {g.col_stride}, "
+            f"{zero_point(lhs)}, {zero_point(rhs)}, {mult}, "
+            f"{x4_round_zp(shift, zero_point(out))}}};"
+        ]
+        call = (
+            f"etx_batch_matmul_x4(&{name}_p, {ctx.ptr(op.inputs[0])}, "
+            f"{ctx.ptr(op.inputs[1])}, {ctx.ptr(op.outputs[0])});"
+        )
+        return Emitted(call, consts, macs=macs)
     consts = [
         f"static const etx_bmm_params {name}_p = {{{g.batches}, {g.rows}, {g.depth}, {g.cols}, "
         f"{g.lhs_stride}, {g.rhs_stride}, {g.depth_stride}, {g.col_stride}, {zero_point(lhs)}, "
@@ -83,7 +154,7 @@ def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
         f"etx_batch_matmul(&{name}_p, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.inputs[1])}, "
         f"{ctx.ptr(op.outputs[0])});"
     )
-    return Emitted(call, consts, macs=g.batches * g.rows * g.cols * g.depth)
+    return Emitted(call, consts, macs=macs)
 
 
 INT8: dict[str, Emitter] = {
