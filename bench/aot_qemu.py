@@ -36,7 +36,8 @@ from edgetx import proc
 from edgetx.boards import load_board
 from edgetx.build import build
 from edgetx.codegen.aot import generate_aot
-from edgetx.codegen.aot.ops import Context, emit
+from edgetx.codegen.aot.fusion import emit_step, steps
+from edgetx.codegen.aot.ops import Context
 from edgetx.codegen.aot.planner import plan_memory
 from edgetx.codegen.project import render_project
 from edgetx.errors import EdgetxError
@@ -168,17 +169,17 @@ def _profile(model_dir: Path, board_id: str) -> dict:
         )
     hook_ticks = hook / (PROFILE_RUNS * HOOK_CALLS)
     ops = {i: max(0.0, t / PROFILE_RUNS - hook_ticks) * per_tick for i, t in op_ticks.items()}
+    # A step is traced under its last operator's index; fused groups by their own name.
+    label = {step.index: step.label for step in steps(model)}
     by_type: dict[str, float] = defaultdict(float)
     for index, instructions in ops.items():
-        by_type[model.operators[index].opcode] += instructions
+        by_type[label[index]] += instructions
     ranked = sorted(by_type.items(), key=lambda kv: -kv[1])
     return {
         "instructions_per_tick": per_tick,
         "hook_instructions": round(hook_ticks * per_tick, 1),
         "by_operator_type": {k: round(v) for k, v in ranked},
-        "by_operator": {
-            f"{i}:{model.operators[i].opcode}": round(v) for i, v in sorted(ops.items())
-        },
+        "by_operator": {f"{i}:{label[i]}": round(v) for i, v in sorted(ops.items())},
     }
 
 
@@ -200,9 +201,11 @@ def _read_profile(board, elf: Path) -> tuple[int, int, dict[int, int]]:
 
 
 def _macs_of(model_dir: Path, opcodes: tuple[str, ...]) -> int:
+    """MACs of the steps holding any of opcodes."""
     model = load_model(model_dir / "model.tflite")
     ctx = Context(model, plan_memory(model).offsets)
-    return sum(emit(ctx, op).macs for op in model.operators if op.opcode in opcodes)
+    chosen = [s for s in steps(model) if any(op.opcode in opcodes for op in s.ops)]
+    return sum(emit_step(ctx, s).macs for s in chosen)
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ import pytest
 
 from edgetx import build as build_module
 from edgetx.boards import load_board
+from edgetx.codegen.aot.fusion import steps
 from edgetx.codegen.aot.planner import INPLACE_OPS, plan_memory
 from edgetx.errors import UserError
 from edgetx.tflite_model import load_model, parse_model
@@ -84,14 +85,14 @@ def test_plan_of_the_audio_model_shares_buffers(converted: Path) -> None:
     plan = plan_memory(model)
     activations = [t for t in model.tensors if not t.is_constant]
     assert plan.arena_bytes < sum(t.nbytes for t in activations) / 4
-    # Some element-wise operators really run in place.
+    # Some element-wise operators really run in place (fused groups never do).
     in_place = [
-        op
-        for op in model.operators
-        if op.opcode in INPLACE_OPS
-        and plan.storage[op.outputs[0]] in {plan.storage.get(t) for t in op.inputs}
+        step
+        for step in steps(model)
+        if step.name in INPLACE_OPS
+        and plan.storage[step.outputs[0]] in {plan.storage.get(t) for t in step.inputs}
     ]
-    assert in_place
+    assert in_place and not any(step.fused for step in in_place)
 
 
 def test_build_refuses_a_board_without_room_for_the_plan(

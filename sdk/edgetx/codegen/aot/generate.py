@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgetx.codegen.aot.ops import Context, emit
+from edgetx.codegen.aot.fusion import emit_step, steps
+from edgetx.codegen.aot.ops import Context
 from edgetx.codegen.aot.planner import ALIASING_OPS, plan_memory
 from edgetx.errors import UnsupportedModel
 from edgetx.tflite_model import Model
@@ -72,19 +73,21 @@ def generate_aot(model: Model, out_dir: Path) -> AotModel:
                 f"model tensor {t.name!r} is {t.dtype}; the AOT runtime needs int8 or int16 "
                 "input and output"
             )
-    plan = plan_memory(model)
+    plan_steps = steps(model)
+    plan = plan_memory(model, plan_steps)
     ctx = Context(model, plan.offsets)
     calls, macs = [], 0
-    for op in model.operators:
-        e = emit(ctx, op)
+    for step in plan_steps:
+        e = emit_step(ctx, step)
         ctx.definitions.extend(e.constants)
         macs += e.macs
-        calls.append(f"  /* {op.index}: {op.opcode} */\n  {e.call}")
-        if op.opcode not in ALIASING_OPS:
-            t = op.outputs[0]
+        where = ", ".join(str(op.index) for op in step.ops if op.opcode not in ALIASING_OPS)
+        calls.append(f"  /* {where or step.index}: {step.label} */\n  {e.call}")
+        if step.name not in ALIASING_OPS:
+            t = step.outputs[0]
             calls.append(
                 "#ifdef EDGETX_TRACE\n"
-                f"  edgetx_trace({op.index}, {t}, {ctx.addr(t)}, {model.tensors[t].nbytes});\n"
+                f"  edgetx_trace({step.index}, {t}, {ctx.addr(t)}, {model.tensors[t].nbytes});\n"
                 "#endif"
             )
 

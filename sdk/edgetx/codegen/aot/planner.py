@@ -7,7 +7,8 @@ that operator and has the output's size and shape writes its output in place
 (every kernel listed in INPLACE_OPS reads an element before writing the same
 position, and nothing after it). Buffers are placed greedily at the lowest
 offset that overlaps no buffer alive at the same time; plan_memory keeps the
-smallest of a few such plans.
+smallest of a few such plans. Time is counted in steps (fusion.py): a fused group is one step,
+its internal tensors get no buffer, and its output never shares one with its inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edgetx.tflite_model import Model, Operator
+from edgetx.codegen.aot.fusion import Step, internal, steps
+from edgetx.tflite_model import Model
 
 ALIGN = 16
 ALIASING_OPS = ("RESHAPE",)
@@ -45,49 +47,52 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def _reads(model: Model) -> dict[int, int]:
-    """The last operator reading each activation (model outputs: past the last op)."""
+def _reads(model: Model, plan_steps: list[Step]) -> dict[int, int]:
+    """The last step reading each activation (model outputs: past the last step)."""
     last: dict[int, int] = {}
-    for i, op in enumerate(model.operators):
-        for t in op.inputs:
-            if t >= 0:
-                last[t] = i
+    for i, step in enumerate(plan_steps):
+        for t in step.inputs:
+            last[t] = i
     for t in model.outputs:
-        last[t] = len(model.operators)
+        last[t] = len(plan_steps)
     return last
 
 
 def _in_place_input(
-    model: Model, op: Operator, group_last: dict[int, int], find: Callable[[int], int]
+    model: Model, step: Step, when: int, group_last: dict[int, int], find: Callable[[int], int]
 ) -> int | None:
-    """An input this operator may overwrite with its output, if any."""
+    """An input this single-operator step may overwrite with its output, if any."""
+    if step.fused:
+        return None
+    op = step.ops[0]
     out = model.tensors[op.outputs[0]]
     for k in INPLACE_OPS.get(op.opcode, ()):
         t = op.inputs[k] if k < len(op.inputs) else -1
         if t < 0 or model.tensors[t].is_constant:
             continue
         x = model.tensors[t]
-        if x.shape == out.shape and x.nbytes == out.nbytes and group_last[find(t)] == op.index:
+        if x.shape == out.shape and x.nbytes == out.nbytes and group_last[find(t)] == when:
             return t
     return None
 
 
-def plan_memory(model: Model) -> Plan:
+def plan_memory(model: Model, plan_steps: list[Step] | None = None) -> Plan:
     """The smallest of a few greedy plans: with and without in-place sharing (sharing
     lengthens a buffer's life, which can fragment the arena), buffers placed largest
-    first or earliest first."""
+    first or earliest first. plan_steps: the model's steps (fusion.steps by default)."""
+    plan_steps = steps(model) if plan_steps is None else plan_steps
     best: Plan | None = None
     for in_place in (True, False):
-        storage = _storage(model, in_place)
+        storage = _storage(model, plan_steps, in_place)
         for order in ("size", "first"):
-            plan = _place(model, storage, order)
+            plan = _place(model, plan_steps, storage, order)
             if best is None or plan.arena_bytes < best.arena_bytes:
                 best = plan
     assert best is not None
     return best
 
 
-def _storage(model: Model, in_place: bool) -> dict[int, int]:
+def _storage(model: Model, plan_steps: list[Step], in_place: bool) -> dict[int, int]:
     """Tensor -> the tensor whose buffer it uses (RESHAPE always, in-place if asked)."""
     root: dict[int, int] = {}
 
@@ -96,19 +101,22 @@ def _storage(model: Model, in_place: bool) -> dict[int, int]:
             t = root[t]
         return t
 
-    group_last = _reads(model)
-    for op in model.operators:
-        src = op.inputs[0] if op.opcode in ALIASING_OPS else None
+    group_last = _reads(model, plan_steps)
+    for i, step in enumerate(plan_steps):
+        src = step.ops[0].inputs[0] if step.name in ALIASING_OPS else None
         if src is None and in_place:
-            src = _in_place_input(model, op, group_last, find)
+            src = _in_place_input(model, step, i, group_last, find)
         if src is not None:
-            r, o = find(src), find(op.outputs[0])
+            r, o = find(src), find(step.outputs[0])
             root[o] = r
             group_last[r] = max(group_last.get(r, -1), group_last.get(o, -1))
-    return {i: find(i) for i, t in enumerate(model.tensors) if not t.is_constant}
+    hidden = internal(plan_steps)
+    return {
+        i: find(i) for i, t in enumerate(model.tensors) if not t.is_constant and i not in hidden
+    }
 
 
-def _place(model: Model, storage: dict[int, int], order: str) -> Plan:
+def _place(model: Model, plan_steps: list[Step], storage: dict[int, int], order: str) -> Plan:
     first: dict[int, int] = {}
     last: dict[int, int] = {}
 
@@ -121,11 +129,11 @@ def _place(model: Model, storage: dict[int, int], order: str) -> Plan:
 
     for t in model.inputs:
         touch(t, -1)
-    for i, op in enumerate(model.operators):
-        for t in op.inputs + op.outputs:
+    for i, step in enumerate(plan_steps):
+        for t in step.inputs + step.outputs:
             touch(t, i)
     for t in model.outputs:
-        touch(t, len(model.operators))
+        touch(t, len(plan_steps))
 
     size: dict[int, int] = {}
     for t, r in storage.items():

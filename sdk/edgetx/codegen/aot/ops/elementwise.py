@@ -68,6 +68,32 @@ def _binary_params(op: Operator, a: Tensor, b: Tensor, out: Tensor) -> list[int]
             *fx.quantize_multiplier(ro)]  # fmt: skip
 
 
+def binop_init(op: Operator, a: Tensor, b: Tensor, out: Tensor) -> str:
+    """The C initializer of op's etx_binop with inputs a, b (in that order)."""
+    left, m1, s1, m2, s2, mo, so = _binary_params(op, a, b, out)
+    lo, hi = qrange(out) if op.opcode == "SQUARED_DIFFERENCE" else activation_range(op, out)
+    kind = {"ADD": "ETX_ADD", "SUB": "ETX_SUB", "MUL": "ETX_MUL",
+            "SQUARED_DIFFERENCE": "ETX_SQDIFF"}[op.opcode]  # fmt: skip
+    return (
+        f"{{{kind}, {-zero_point(a)}, {-zero_point(b)}, {zero_point(out)}, {left}, {m1}, {s1}, "
+        f"{m2}, {s2}, {mo}, {so}, {lo}, {hi}}}"
+    )
+
+
+def binary_table(op: Operator, x: Tensor, c: Tensor, out: Tensor, c_first: bool) -> list[int]:
+    """op with the constant scalar c as a function of the int8 x: 256 outputs, in the order
+    of x's values -128..127."""
+    a, b = (c, x) if c_first else (x, c)
+    params = _binary_params(op, a, b, out)
+    lo, hi = qrange(out) if op.opcode == "SQUARED_DIFFERENCE" else activation_range(op, out)
+    zps = (zero_point(a), zero_point(b), zero_point(out))
+    v = int(c.data.ravel()[0])
+    return [
+        binary_one(op.opcode, params, zps, lo, hi, *((v, q) if c_first else (q, v)))
+        for q in range(-128, 128)
+    ]
+
+
 def binary_one(kind: str, params: list[int], zps: tuple[int, int, int], lo: int, hi: int,
                x: int, y: int) -> int:  # fmt: skip
     """One output element, as the runtime's etx_binary computes it."""
@@ -100,6 +126,70 @@ def _scalar_operand(ctx: Context, op: Operator, out: Tensor) -> int | None:
     return None
 
 
+SMALL_CONSTANT = 64  # elements: their rescaled int32 values cost at most 256 B of flash
+
+
+def _prescaled(ctx: Context, op: Operator, out: Tensor) -> tuple[int, list[int]] | None:
+    """(which input is constant, its values rescaled) for an int8 ADD or MUL of an activation
+    and a small constant (a LayerNorm's scale or shift), where the runtime's fast form holds:
+    etx_binary_k then adds, or multiplies by, the generation-time values 2 * rescaled(c) (ADD:
+    plus the activation's rescaling constant) or 2 * (c + offset) (MUL)."""
+    if op.opcode not in ("ADD", "MUL") or out.dtype != "INT8":
+        return None
+    consts = [i for i, t in enumerate(op.inputs[:2]) if ctx.tensor(t).is_constant]
+    if len(consts) != 1 or ctx.tensor(op.inputs[consts[0]]).size > SMALL_CONSTANT:
+        return None
+    k = consts[0]
+    x, c = ctx.tensor(op.inputs[1 - k]), ctx.tensor(op.inputs[k])
+    if x.size != out.size or activation_range(op, out) != (-128, 127):
+        return None
+    left, mx, sx, mc, sc, _, so = _binary_params(op, x, c, out)
+    if not 2 <= -so <= 22:
+        return None
+    values = c.data.ravel().astype(np.int64)
+    if op.opcode == "MUL":
+        return k, [2 * (int(v) - zero_point(c)) for v in values]
+    if (mx, sx) != (1 << 30, 0):  # the activation's rescaling must be the exact one
+        return None
+    base = -zero_point(x) << (left - 1)
+    scaled = [fx.rdbpot(fx.srdhm((int(v) - zero_point(c)) << left, mc), -sc) for v in values]
+    return k, [2 * (base + v) for v in scaled]
+
+
+def _sum_table(
+    op: Operator, a: Tensor, b: Tensor, out: Tensor
+) -> tuple[list[int], list[int]] | None:
+    """For an int8 ADD (or SUB of the input of larger scale less the other) of two whole
+    tensors where the runtime's fast form holds, etx_add_table's (params, table): the smaller
+    input y's exact rescaling is (y + offset) * q + e[y] with e[y] in int8 (q the nearest slope
+    that allows it), so that 2 * (the rescaled sum) is (x << 20) + y * 2q + k2 + 2 * e[y]."""
+    if op.opcode not in ("ADD", "SUB") or out.dtype != "INT8" or a.size != b.size:
+        return None
+    if a.size != out.size or activation_range(op, out) != (-128, 127):
+        return None
+    left, m1, s1, m2, s2, mo, so = _binary_params(op, a, b, out)
+    if not 2 <= -so <= 22:
+        return None
+    if (m1, s1) == (1 << 30, 0):
+        swap, (m, sh), zx, zy = False, (m2, s2), zero_point(a), zero_point(b)
+    elif (m2, s2) == (1 << 30, 0) and op.opcode == "ADD":
+        swap, (m, sh), zx, zy = True, (m1, s1), zero_point(b), zero_point(a)
+    else:
+        return None
+    sign = -1 if op.opcode == "SUB" else 1
+    scaled = [sign * fx.rdbpot(fx.srdhm(fx.wrap32((y - zy) << left), m), -sh)
+              for y in range(-128, 128)]  # fmt: skip
+    slope = round((scaled[-1] - scaled[0]) / 255)
+    for q in (slope, slope - 1, slope + 1):
+        e = [v - (y - zy) * q for y, v in zip(range(-128, 128), scaled, strict=True)]
+        if min(e) >= -128 and max(e) <= 127:
+            k2 = 2 * ((-zx << (left - 1)) - zy * q)
+            r = -so
+            params = [int(swap), 2 * q, k2, mo, (1 << (r - 1)) + zero_point(out) * (1 << r), r]
+            return params, e
+    return None
+
+
 def emit_binary(ctx: Context, op: Operator, name: str) -> Emitted:
     m = ctx.model
     a, b, out = (m.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
@@ -108,28 +198,42 @@ def emit_binary(ctx: Context, op: Operator, name: str) -> Emitted:
         raise UnsupportedModel(f"{op.opcode} #{op.index} has more than {MAX_DIMS} dimensions")
     st1, st2 = _broadcast_strides(a.shape, shape), _broadcast_strides(b.shape, shape)
     shape, st1, st2 = _coalesce(shape, st1, st2)
-    params = _binary_params(op, a, b, out)
-    left, m1, s1, m2, s2, mo, so = params
-    lo, hi = qrange(out) if op.opcode == "SQUARED_DIFFERENCE" else activation_range(op, out)
     scalar = _scalar_operand(ctx, op, out)
     if scalar is not None:
-        zps = (zero_point(a), zero_point(b), zero_point(out))
-        c = int(ctx.tensor(op.inputs[scalar]).data.ravel()[0])
-        table = [
-            binary_one(op.opcode, params, zps, lo, hi, *((q, c) if scalar else (c, q)))
-            for q in (*range(128), *range(-128, 0))  # indexed by the input byte as unsigned
-        ]
         x = op.inputs[1 - scalar]
-        consts = [c_array(f"{name}_t", np.array(table), np.int8)]
+        table = binary_table(op, ctx.tensor(x), ctx.tensor(op.inputs[scalar]), out, scalar == 0)
+        # indexed by the input byte as unsigned
+        consts = [c_array(f"{name}_t", np.array(table[128:] + table[:128]), np.int8)]
         call = f"etx_lookup({name}_t, {ctx.ptr(x)}, {ctx.ptr(op.outputs[0])}, {out.size});"
         return Emitted(call, consts)
-    kind = {"ADD": "ETX_ADD", "SUB": "ETX_SUB", "MUL": "ETX_MUL",
-            "SQUARED_DIFFERENCE": "ETX_SQDIFF"}[op.opcode]  # fmt: skip
+    summed = _sum_table(op, a, b, out)
+    if summed is not None:
+        params, e = summed
+        ins = [ctx.ptr(t) for t in op.inputs[:2]]
+        x, y = ins[::-1] if params[0] else ins
+        consts = [
+            f"static const etx_add_table_params {name}_p = {{{out.size}, "
+            + ", ".join(str(v) for v in params[1:])
+            + "};",
+            c_array(f"{name}_e", np.array(e), np.int8),
+        ]
+        call = f"etx_add_table(&{name}_p, {x}, {y}, {name}_e + 128, {ctx.ptr(op.outputs[0])});"
+        return Emitted(call, consts)
+    pre = _prescaled(ctx, op, out)
+    if pre is not None:  # the activation first, the constant as its prescaled values
+        k, values = pre
+        x = op.inputs[1 - k]
+        xt, ct, sx, sc = (b, a, st2, st1) if k == 0 else (a, b, st1, st2)
+        consts = [
+            f"static const etx_binary_params {name}_p = {{{binop_init(op, xt, ct, out)}, "
+            f"{len(shape)}, {c_ints(list(shape))}, {c_ints(sx)}, {c_ints(sc)}, 1}};",
+            c_array(f"{name}_k", np.array(values), np.int32),
+        ]
+        call = f"etx_binary_k(&{name}_p, {ctx.ptr(x)}, {name}_k, {ctx.ptr(op.outputs[0])});"
+        return Emitted(call, consts)
     consts = [
-        f"static const etx_binary_params {name}_p = {{{kind}, {-zero_point(a)}, "
-        f"{-zero_point(b)}, {zero_point(out)}, {left}, {m1}, {s1}, {m2}, {s2}, {mo}, {so}, "
-        f"{lo}, {hi}, {len(shape)}, {c_ints(list(shape))}, {c_ints(st1)}, {c_ints(st2)}, "
-        f"{out.np_dtype.itemsize}}};"
+        f"static const etx_binary_params {name}_p = {{{binop_init(op, a, b, out)}, {len(shape)}, "
+        f"{c_ints(list(shape))}, {c_ints(st1)}, {c_ints(st2)}, {out.np_dtype.itemsize}}};"
     ]
     ins = [ctx.constant(t) if ctx.tensor(t).is_constant else ctx.addr(t) for t in op.inputs[:2]]
     call = f"etx_binary(&{name}_p, {ins[0]}, {ins[1]}, {ctx.addr(op.outputs[0])});"

@@ -15,7 +15,18 @@ from edgetx.codegen.aot.ops.common import (
     zero_point,
 )
 from edgetx.errors import UnsupportedModel
-from edgetx.tflite_model import Operator
+from edgetx.tflite_model import Operator, Tensor
+
+
+def reduce_multiplier(opcode: str, x: Tensor, out: Tensor, count: int) -> tuple[int, int]:
+    """(multiplier, shift) of a MEAN or SUM of count int8/int16 values, as TFLM's Prepare."""
+    mult, shift = fx.quantize_multiplier(scale(x) / scale(out))
+    if opcode == "MEAN":
+        # TFLM folds 1/count into the multiplier with integer arithmetic.
+        n_shift = min(count.bit_length() - 1, 32, 31 + shift)
+        mult = fx.wrap32((mult << n_shift) // count)
+        shift -= n_shift
+    return mult, shift
 
 
 def emit_mean(ctx: Context, op: Operator, name: str) -> Emitted:
@@ -28,12 +39,7 @@ def emit_mean(ctx: Context, op: Operator, name: str) -> Emitted:
     st = strides(x.shape)
     kept = [d for d in range(rank) if d not in axes]
     count = int(np.prod([x.shape[d] for d in axes]))
-    mult, shift = fx.quantize_multiplier(scale(x) / scale(out))
-    if op.opcode == "MEAN":
-        # TFLM folds 1/count into the multiplier with integer arithmetic.
-        n_shift = min(count.bit_length() - 1, 32, 31 + shift)
-        mult = fx.wrap32((mult << n_shift) // count)
-        shift -= n_shift
+    mult, shift = reduce_multiplier(op.opcode, x, out, count)
     consts = [
         f"static const etx_mean_params {name}_p = {{{len(kept)}, "
         f"{c_ints([x.shape[d] for d in kept])}, {c_ints([st[d] for d in kept])}, {len(axes)}, "

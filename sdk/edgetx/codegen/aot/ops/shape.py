@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from edgetx.codegen.aot.ops.common import (
-    MAX_DIMS,
     Context,
     Emitted,
     Emitter,
     c_array,
-    c_ints,
     strides,
     zero_point,
 )
@@ -26,8 +24,7 @@ def _const_ints(ctx: Context, op: Operator, t: int, what: str) -> list[int]:
     return [int(v) for v in np.ravel(tensor.data)]
 
 
-def copy_call(
-    name: str,
+def copy_loops(
     src: str,
     dst: str,
     shape: list[int],
@@ -36,10 +33,20 @@ def copy_call(
     in_base: int,
     out_base: int,
     elem_bytes: int,
-) -> tuple[str, str]:
-    """A strided copy over shape: dst[out_base + i.out_stride] = src[in_base + i.in_stride]."""
-    # Merge trailing dimensions that are contiguous in both tensors: fewer, longer runs.
-    dims = list(zip(shape, in_stride, out_stride, strict=True)) or [(1, 1, 1)]
+) -> str:
+    """C loops doing dst[out_base + i.out_stride] = src[in_base + i.in_stride] over shape
+    (strides and bases in elements), specialised to the constant shape and strides: the
+    compiler turns them into pointer steps and a short constant-size memcpy into loads and
+    stores of whole words."""
+    # In bytes: a wider element is a contiguous run of elem_bytes.
+    dims = [
+        (n, si * elem_bytes, so * elem_bytes)
+        for n, si, so in zip(shape, in_stride, out_stride, strict=True)
+        if n != 1
+    ]
+    if elem_bytes > 1 or not dims:
+        dims.append((elem_bytes, 1, 1))
+    # Merge dimensions that are contiguous in both tensors: fewer, longer runs.
     merged = [dims[-1]]
     for n, si, so in reversed(dims[:-1]):
         m, mi, mo = merged[0]
@@ -47,15 +54,34 @@ def copy_call(
             merged[0] = (n * m, mi, mo)
         else:
             merged.insert(0, (n, si, so))
-    if len(merged) > MAX_DIMS:
-        raise UnsupportedModel(f"{name}: more than {MAX_DIMS} dimensions")
-    sh, si, so = (list(x) for x in zip(*merged, strict=True))
-    const = (
-        f"static const etx_copy_params {name}_p = {{{len(sh)}, {c_ints(sh)}, {c_ints(si)}, "
-        f"{c_ints(so)}, {in_base}, {out_base}, {elem_bytes}}};"
-    )
-    call = f"etx_copy(&{name}_p, {src}, {dst});"
-    return const, call
+    run, run_in, run_out = merged[-1]
+    contiguous = run_in == run_out == 1  # the innermost dimension is one run in both
+    loops = merged[:-1] if contiguous else merged
+
+    # A strided innermost dimension moves single bytes, four per step when it can.
+    unroll = 4 if not contiguous and run % 4 == 0 else 1
+
+    def at(base: int, side: int, j: int = 0) -> str:  # byte offset in input (side 1), output (2)
+        terms = [f"i{k} * {dim[side]}" for k, dim in enumerate(loops)]
+        if j:
+            terms.append(str(j * loops[-1][side]))
+        return " + ".join(([str(base * elem_bytes)] if base else []) + terms) or "0"
+
+    s, d = f"(const int8_t *)(const void *){src}", f"(int8_t *)(void *){dst}"
+    if contiguous:
+        body = [f"memcpy({d} + {at(out_base, 2)}, {s} + {at(in_base, 1)}, {run});"]
+    else:
+        body = [f"({d})[{at(out_base, 2, j)}] = ({s})[{at(in_base, 1, j)}];" for j in range(unroll)]
+    steps = [f"++i{k}" for k in range(len(loops))]
+    if unroll > 1:
+        steps[-1] = f"i{len(loops) - 1} += {unroll}"
+    lines = [
+        f"{'  ' * k}for (int32_t i{k} = 0; i{k} < {n}; {steps[k]}) {{"
+        for k, (n, *_) in enumerate(loops)
+    ]
+    lines += ["  " * len(loops) + b for b in body]
+    lines += ["  " * k + "}" for k in reversed(range(len(loops)))]
+    return "\n  ".join(lines)
 
 
 def _bytes(ctx: Context, t: int) -> str:
@@ -72,11 +98,11 @@ def emit_transpose(ctx: Context, op: Operator, name: str) -> Emitted:
     perm = _const_ints(ctx, op, op.inputs[1], "permutation")
     st = strides(x.shape)
     out_shape = [x.shape[p] for p in perm]
-    const, call = copy_call(
-        name, _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), out_shape,
+    call = copy_loops(
+        _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), out_shape,
         [st[p] for p in perm], strides(out_shape), 0, 0, _elem(x),
     )  # fmt: skip
-    return Emitted(call, [const])
+    return Emitted(call)
 
 
 def _slice(
@@ -86,11 +112,11 @@ def _slice(
     x = ctx.tensor(op.inputs[0])
     st = strides(x.shape)
     base = sum(s * t for s, t in zip(starts, st, strict=True))
-    const, call = copy_call(
-        name, _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), counts,
+    call = copy_loops(
+        _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), counts,
         [t * k for t, k in zip(st, steps, strict=True)], strides(counts), base, 0, _elem(x),
     )  # fmt: skip
-    return Emitted(call, [const])
+    return Emitted(call)
 
 
 def emit_slice(ctx: Context, op: Operator, name: str) -> Emitted:
@@ -135,18 +161,16 @@ def emit_concatenation(ctx: Context, op: Operator, name: str) -> Emitted:
     outer = int(np.prod(out.shape[:axis]))
     inner = int(np.prod(out.shape[axis + 1 :]))
     out_row = out.shape[axis] * inner * _elem(out)
-    consts, calls, offset = [], [], 0
-    for i, t in enumerate(op.inputs):
+    calls, offset = [], 0
+    for t in op.inputs:
         x = ctx.tensor(t)
         row = x.shape[axis] * inner * _elem(x)
-        const, call = copy_call(
-            f"{name}_{i}", _bytes(ctx, t), ctx.addr(op.outputs[0]), [outer, row],
-            [row, 1], [out_row, 1], 0, offset, 1,
-        )  # fmt: skip
-        consts.append(const)
-        calls.append(call)
+        dst = ctx.addr(op.outputs[0])
+        calls.append(
+            copy_loops(_bytes(ctx, t), dst, [outer, row], [row, 1], [out_row, 1], 0, offset, 1)
+        )
         offset += row
-    return Emitted("\n  ".join(calls), consts)
+    return Emitted("\n  ".join(calls))
 
 
 def emit_pad(ctx: Context, op: Operator, name: str) -> Emitted:
@@ -157,12 +181,12 @@ def emit_pad(ctx: Context, op: Operator, name: str) -> Emitted:
         value = _const_ints(ctx, op, op.inputs[2], "constant value")[0]
     ost = strides(out.shape)
     base = sum(int(p) * s for p, s in zip(pads[:, 0], ost, strict=True))
-    const, call = copy_call(
-        name, _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), list(x.shape),
+    call = copy_loops(
+        _bytes(ctx, op.inputs[0]), ctx.addr(op.outputs[0]), list(x.shape),
         strides(x.shape), ost, 0, base, _elem(x),
     )  # fmt: skip
     fill = f"etx_fill({ctx.addr(op.outputs[0])}, {value}, {out.size}, {_elem(out)});"
-    return Emitted(f"{fill}\n  {call}", [const])
+    return Emitted(f"{fill}\n  {call}")
 
 
 def emit_gather(ctx: Context, op: Operator, name: str) -> Emitted:

@@ -173,23 +173,23 @@ def emit_unary_table(ctx: Context, op: Operator, name: str) -> Emitted:
     return Emitted(call, consts)
 
 
-SHORT_EXP_TABLE = 64  # entries of a softmax exponential table that ends in zeros
-
-
 def softmax_exp_table(x: Tensor, beta: float) -> list[int]:
-    """exp of each possible (x - max) in Q0.31, 0 where TFLM drops the term."""
+    """exp of each possible (x - max) in Q0.31, 0 where TFLM drops the term; the zeros past
+    the last term TFLM keeps are left out but one, which the runtime reads for any larger
+    difference."""
     int_bits = 5
     real = min(float(np.float32(beta)) * scale(x) * (1 << (31 - int_bits)), (1 << 31) - 1.0)
     mult, left_shift = fx.quantize_multiplier(real)
     radius = math.floor(((1 << int_bits) - 1) * (1 << (31 - int_bits)) / (1 << left_shift))
     table = []
-    for d in range(256):
-        diff = -d
-        if diff < -radius:
+    for d in range(min(256, radius + 2)):
+        if d > radius:
             table.append(0)
             continue
-        rescaled = fx.srdhm(fx.wrap32(diff * (1 << left_shift)), mult)
+        rescaled = fx.srdhm(fx.wrap32(-d * (1 << left_shift)), mult)
         table.append(fx.exp_on_negative_values(rescaled, int_bits))
+    while len(table) > 1 and table[-1] == table[-2] == 0:
+        table.pop()
     return table
 
 
@@ -199,13 +199,10 @@ def emit_softmax(ctx: Context, op: Operator, name: str) -> Emitted:
         raise UnsupportedModel(f"SOFTMAX #{op.index} output must have scale 1/256, zero point -128")
     depth = x.shape[-1]
     table = softmax_exp_table(x, float(getattr(op.options, "beta", 1.0)))
-    # Beyond the radius every entry is 0: when that leaves 63 entries or fewer, keep 64 (the
-    # last one 0) and the runtime clamps the index to 63 with one instruction.
-    if not any(table[SHORT_EXP_TABLE - 1 :]):
-        table = table[:SHORT_EXP_TABLE]
     consts = [
         c_array(f"{name}_e", np.array(table), np.int32),
-        f"static const etx_softmax_params {name}_p = {{{x.size // depth}, {depth}, {len(table)}}};",
+        f"static const etx_softmax_params {name}_p = {{{x.size // depth}, {depth}, "
+        f"{len(table) - 1}}};",
     ]
     call = f"etx_softmax(&{name}_p, {name}_e, {ctx.ptr(op.inputs[0])}, {ctx.ptr(op.outputs[0])});"
     return Emitted(call, consts)

@@ -16,6 +16,7 @@ extern "C" {
 
 typedef enum { ETX_ADD, ETX_SUB, ETX_MUL, ETX_SQDIFF } etx_binary_kind;
 
+/* One element-wise binary operator's arithmetic, as TFLM's Prepare derives it. */
 typedef struct {
   etx_binary_kind kind;
   int32_t in1_offset;    /* -zero point */
@@ -26,6 +27,10 @@ typedef struct {
   int32_t in2_mult, in2_shift;
   int32_t out_mult, out_shift;
   int32_t act_min, act_max;
+} etx_binop;
+
+typedef struct {
+  etx_binop op;
   int32_t ndims;
   int32_t shape[ETX_MAX_DIMS];   /* output shape */
   int32_t stride1[ETX_MAX_DIMS]; /* input strides, 0 where broadcast */
@@ -34,6 +39,22 @@ typedef struct {
 } etx_binary_params;
 
 void etx_binary(const etx_binary_params *p, const void *in1, const void *in2, void *out);
+
+/* int8 ADD of two whole tensors (or SUB, x less y), x of the larger scale: the rescaled sum,
+ * doubled, is (x << 20) + y * q2 + k2 + 2 * e[y] (e from generation time, indexed -128..127),
+ * then requantized by (mult, h2, r) as etx_binary's fast path does. */
+typedef struct {
+  int32_t n;
+  int32_t q2, k2;
+  int32_t mult, h2, r;
+} etx_add_table_params;
+
+void etx_add_table(const etx_add_table_params *p, const int8_t *x, const int8_t *y,
+                   const int8_t *e, int8_t *out);
+
+/* int8 ADD or MUL of x and a small constant given as its values prescaled at generation time
+ * (ADD: 2 * (x's rescaling constant + c rescaled), MUL: 2 * (c + offset)); stride2 walks k. */
+void etx_binary_k(const etx_binary_params *p, const int8_t *x, const int32_t *k, int8_t *out);
 
 /* out[i] = table[(uint8_t)in[i]]: every int8 unary op is tabulated at generation time. */
 void etx_lookup(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
@@ -53,7 +74,7 @@ void etx_requant_s16(const etx_requant_params *p, const int16_t *in, void *out, 
 typedef struct {
   int32_t rows;
   int32_t depth;
-  int32_t table_len; /* 256, or 64 when exp_table[63..255] are 0 (d is clamped to 63) */
+  int32_t table_last; /* exp_table's last index: any larger d reads it (0 if below 255) */
 } etx_softmax_params;
 
 /* exp_table[d] holds exp(scaled(-d)) in Q0.31 for d = max - x, or 0 where TFLM skips. */
@@ -82,18 +103,26 @@ typedef struct {
 /* MEAN and SUM (SUM has 1/count left out of mult). */
 void etx_mean(const etx_mean_params *p, const void *in, void *out);
 
+/* LayerNorm over the last axis as the converter decomposes it (MEAN, SQUARED_DIFFERENCE, MEAN,
+ * ADD eps, RSQRT, MUL, SUB, MUL, ADD; see fusion.py), one row at a time, with every
+ * intermediate int8 value and requantization TFLM's:
+ *   m = MEAN(x); v = MEAN(SQUARED_DIFFERENCE(x, m)); r = RSQRT(ADD(v, eps));
+ *   s = SUB(c, MUL(r, m)) (or SUB(MUL(r, m), c)); y = ADD(MUL(x, r), s). */
 typedef struct {
-  int32_t ndims;
-  int32_t shape[ETX_MAX_DIMS];      /* iteration shape */
-  int32_t in_stride[ETX_MAX_DIMS];  /* in elements; negative for reversed slices */
-  int32_t out_stride[ETX_MAX_DIMS];
-  int32_t in_base;                  /* first element read */
-  int32_t out_base;                 /* first element written */
-  int32_t elem_bytes;               /* 1 or 2 */
-} etx_copy_params;
+  int32_t rows, depth;
+  int32_t x_zp, mean_mult, mean_shift, mean_zp;  /* m = MEAN(x) */
+  int32_t sq_zp, var_mult, var_shift, var_zp;    /* v = MEAN(SQUARED_DIFFERENCE(x, m)) */
+  int32_t sub_const, sub_const_first;            /* c, and whether it is SUB's first input */
+  etx_binop sqdiff;                              /* (x, m) */
+  etx_binop mul_rm;                              /* (r, m) */
+  etx_binop sub;                                 /* in the model's order */
+  etx_binop mul_x;                               /* (x, r) */
+  etx_binop add_y;                               /* (x * r, s) */
+} etx_layer_norm_params;
 
-/* Strided copy: TRANSPOSE, SLICE, STRIDED_SLICE, CONCATENATION (one call per input), PAD. */
-void etx_copy(const etx_copy_params *p, const void *in, void *out);
+/* rsqrt_table[(uint8_t)v] = RSQRT(ADD(v, eps)), computed at generation time. */
+void etx_layer_norm(const etx_layer_norm_params *p, const int8_t *rsqrt_table, const int8_t *x,
+                    int8_t *y);
 
 /* n elements of elem_bytes set to value (PAD's border). */
 void etx_fill(void *out, int32_t value, int32_t n, int32_t elem_bytes);

@@ -1,11 +1,7 @@
 /* Element-wise binary kernels with broadcasting. */
-#include "edgetx_rt_internal.h"
+#include "edgetx_rt_binary.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#include <arm_acle.h>
-#endif
-
-static int32_t binary_one(const etx_binary_params *p, int32_t x, int32_t y) {
+int32_t etx_binary_one(const etx_binop *p, int32_t x, int32_t y) {
   const int32_t a = x + p->in1_offset;
   const int32_t b = y + p->in2_offset;
   int32_t raw;
@@ -25,114 +21,83 @@ static int32_t binary_one(const etx_binary_params *p, int32_t x, int32_t y) {
   return clamp32(raw + p->out_zp, p->act_min, p->act_max);
 }
 
-/* The int8 path. Each rescaling is rewritten once per call so that its exact result is the
- * high word of one 32x32+64 multiply-accumulate (SMLAL) whose addend needs no 64-bit constant:
- *
- * - an input's etx_rdbpot(etx_srdhm((x + offset) << left, mult), r), with r = -shift in
- *   [0, left + 1] (r = 0 only for mult = 2^30, the input of larger scale), equals
- *   hi(acc * mult + c) with acc = (x + offset) << (left + 1 - r) and c = cpos, less nadj when
- *   acc < 0: cpos = 2^31 + 2^(31 - r), nadj = 2^(32 - r) (r = 0: 2^31 and 0). Scaling the
- *   rounding sum by 2^(1 - r) puts the floor at bit 32. Another value added to the high word
- *   (the rescaled other input of an ADD) comes for free.
- * - the output's requantization is an etx_rqz (see edgetx_rt_internal.h).
- *
- * fast_make checks these conditions and the int8 output range (the clamp is one saturation);
- * anything else takes the general path (binary_one). One run along the innermost dimension is
- * one loop with the operator's kind a constant; an input broadcast along the run (a LayerNorm
- * mean or scale per row) is rescaled once per run. */
-typedef struct {
-  int32_t offset, k, mult;
-  uint32_t cpos, nadj;
-  int32_t left, shift; /* as given, for in_once */
-  int32_t fast;         /* whether in_apply may be used */
-} in_rq;
-
-typedef struct {
-  in_rq in1, in2;
-  etx_rqz out;
-} fast_params;
-
-static inline int32_t smlal_hi(uint32_t lo, int32_t hi, int32_t a, int32_t b) {
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-  __asm__("smlal %[lo], %[hi], %[a], %[b]" : [lo] "+r"(lo), [hi] "+r"(hi) : [a] "r"(a), [b] "r"(b));
-  return hi;
-#else
-  return (int32_t)(((int64_t)a * b + (int64_t)lo + (int64_t)((uint64_t)(uint32_t)hi << 32)) >>
-                   32);
-#endif
+/* The rescaled x plus add, in the exact form when ex (a constant of each specialised copy). */
+static ETX_SPECIALISE int32_t rescale(const etx_in_rq *q, int ex, int32_t shift, int32_t x,
+                                      int32_t add) {
+  return ex ? x * (1 << shift) + q->c + add : etx_in_apply(q, x, add);
 }
 
-/* The rescaled input x, plus add (exactly: add rides in the high word). */
-static inline int32_t in_apply(const in_rq *q, int32_t x, int32_t add) {
-  const int32_t acc = (x + q->offset) * (1 << q->k);
-  return smlal_hi(q->cpos - ((uint32_t)(acc >> 31) & q->nadj), add, acc, q->mult);
-}
-
-/* The rescaling of an input broadcast along the run, computed once per run: in its general
- * form where the fast one does not hold. */
-static int32_t in_once(const in_rq *q, int32_t x) {
-  if (q->fast) {
-    return in_apply(q, x, 0);
+/* One run: a steps by 1; b by 1, or by 0 where broadcast. ex: a's rescaling is exact. SUB
+ * computes b - a when its inputs were swapped: neg (0 or -1) flips the sign. */
+static ETX_SPECIALISE void run_s8(const etx_fast_params *f, etx_binary_kind kind, int ex,
+                                  int32_t neg, const int8_t *a, const int8_t *b, int32_t step_b,
+                                  int8_t *o, int32_t n) {
+  const etx_in_rq qa = f->in1, qb = f->in2;
+  const etx_rq2 out = f->out;
+  const int32_t shift = kind == ETX_SQDIFF ? ETX_EXACT_SHIFT_SQDIFF : ETX_EXACT_SHIFT_ADD;
+  if (kind == ETX_MUL) {
+    const int32_t oa = qa.offset, ob2 = 2 * qb.offset;
+    if (step_b == 0) {
+      const int32_t yb2 = 2 * *b + ob2;
+      for (int32_t i = 0; i < n; ++i) {
+        o[i] = (int8_t)etx_out2(&out, (a[i] + oa) * yb2);
+      }
+    } else {
+      for (int32_t i = 0; i < n; ++i) {
+        o[i] = (int8_t)etx_out2(&out, (a[i] + oa) * (2 * b[i] + ob2));
+      }
+    }
+    return;
   }
-  return etx_rdbpot(etx_srdhm((x + q->offset) * (1 << q->left), q->mult), -q->shift);
-}
-
-static inline int8_t out_apply(const etx_rqz *q, int32_t acc) {
-  const int32_t v = etx_rqz_apply(acc, q);
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-  return (int8_t)__ssat(v, 8);
-#else
-  return (int8_t)clamp32(v, -128, 127);
-#endif
-}
-
-/* One output from the two inputs' int8 values. */
-static inline int8_t fast_one(const fast_params *f, etx_binary_kind kind, int32_t x, int32_t y) {
-  switch (kind) {
-  case ETX_MUL:
-    return out_apply(&f->out, (x + f->in1.offset) * (y + f->in2.offset));
-  case ETX_ADD:
-    return out_apply(&f->out, in_apply(&f->in1, x, in_apply(&f->in2, y, 0)));
-  default: {
-    const int32_t d = in_apply(&f->in1, x, 0) - in_apply(&f->in2, y, 0);
-    return out_apply(&f->out, kind == ETX_SQDIFF ? d * d : d);
+  if (step_b == 0) {
+    const int32_t sb = etx_in_once(&qb, *b);
+    for (int32_t i = 0; i < n; ++i) {
+      int32_t s = rescale(&qa, ex, shift, a[i], kind == ETX_ADD ? sb : -sb);
+      if (kind == ETX_SUB) {
+        s = (s ^ neg) - neg;
+      }
+      o[i] = (int8_t)(kind == ETX_SQDIFF ? etx_out2_pos(&out, s * (s + s))
+                                         : etx_out2(&out, s + s));
+    }
+    return;
   }
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t s;
+    if (kind == ETX_ADD) {
+      s = ex ? etx_in_apply(&qb, b[i], a[i] * (1 << shift) + qa.c)
+             : etx_in_apply(&qa, a[i], etx_in_apply(&qb, b[i], 0));
+    } else {
+      s = rescale(&qa, ex, shift, a[i], -etx_in_apply(&qb, b[i], 0));
+    }
+    if (kind == ETX_SUB) {
+      s = (s ^ neg) - neg;
+    }
+    o[i] = (int8_t)(kind == ETX_SQDIFF ? etx_out2_pos(&out, s * (s + s)) : etx_out2(&out, s + s));
   }
 }
 
-/* a and b step by 1 along the run, or by 0 where broadcast (fast_make checks). */
-static inline void run_s8(const fast_params *f, etx_binary_kind kind, const int8_t *a,
-                          int32_t step_a, const int8_t *b, int32_t step_b, int8_t *o, int32_t n) {
-  if (kind == ETX_ADD && step_b == 0) {
-    const int32_t sb = in_once(&f->in2, *b);
-    for (int32_t i = 0; i < n; ++i) {
-      o[i] = out_apply(&f->out, in_apply(&f->in1, a[i], sb));
-    }
-  } else if (kind == ETX_MUL && step_b == 0) {
-    const int32_t yb = *b + f->in2.offset;
-    for (int32_t i = 0; i < n; ++i) {
-      o[i] = out_apply(&f->out, (a[i] + f->in1.offset) * yb);
-    }
-  } else if ((kind == ETX_SQDIFF || kind == ETX_SUB) && step_b == 0) {
-    const int32_t sb = in_once(&f->in2, *b);
-    for (int32_t i = 0; i < n; ++i) {
-      const int32_t d = in_apply(&f->in1, a[i], 0) - sb;
-      o[i] = out_apply(&f->out, kind == ETX_SQDIFF ? d * d : d);
-    }
-  } else if (kind == ETX_SUB && step_a == 0) { /* the others have swapped their inputs */
-    const int32_t sa = in_once(&f->in1, *a);
-    for (int32_t i = 0; i < n; ++i) {
-      o[i] = out_apply(&f->out, sa - in_apply(&f->in2, b[i], 0));
-    }
-  } else {
-    for (int32_t i = 0; i < n; ++i) {
-      o[i] = fast_one(f, kind, a[i], b[i]);
-    }
+/* The common runs each in a function of its own, where the loop has every register; the rest
+ * (an input of smaller scale stepping against a broadcast one) share one. */
+#define ETX_RUN(name, kind, ex)                                                                  \
+  static ETX_NOINLINE void name(const etx_fast_params *f, etx_binary_kind k, int32_t neg,       \
+                                const int8_t *a, const int8_t *b, int32_t step_b, int8_t *o,    \
+                                int32_t n) {                                                    \
+    (void)k;                                                                                   \
+    run_s8(f, kind, ex, neg, a, b, step_b, o, n);                                              \
   }
-}
+ETX_RUN(run_mul, ETX_MUL, 0)
+ETX_RUN(run_add_exact, ETX_ADD, 1)
+ETX_RUN(run_sqdiff_exact, ETX_SQDIFF, 1)
+ETX_RUN(run_sub_exact, ETX_SUB, 1)
+ETX_RUN(run_other, k, 0)
 
-/* An input's in_rq; whether its rescaling has the form above. */
-static int in_make(int32_t offset, int32_t mult, int32_t shift, int32_t left, in_rq *q) {
+typedef void (*run_fn)(const etx_fast_params *, etx_binary_kind, int32_t, const int8_t *,
+                       const int8_t *, int32_t, int8_t *, int32_t);
+
+/* An input's etx_in_rq; whether its rescaling has the fast form. std: TFLM's int8 left shift
+ * of the operator, the only one the exact form is specialised for. */
+static int in_make(int32_t offset, int32_t mult, int32_t shift, int32_t left, int32_t std,
+                   etx_in_rq *q) {
   const int32_t r = -shift;
   const int ok = r == 0 ? mult == (1 << 30) : (r >= 1 && r <= left + 1);
   q->offset = offset;
@@ -141,30 +106,36 @@ static int in_make(int32_t offset, int32_t mult, int32_t shift, int32_t left, in
   q->shift = shift;
   q->k = ok ? left + 1 - r : 0;
   q->cpos = ok && r > 0 ? 0x80000000u + (1u << (31 - r)) : 0x80000000u;
-  q->nadj = ok && r > 0 ? 1u << (32 - r) : 0u;
   q->fast = ok;
+  q->exact = ok && r == 0 && left == std;
+  q->c = q->exact ? offset * (1 << (left - 1)) : 0;
   return ok;
 }
 
-/* Whether the fast int8 path applies; fills f if so. An input broadcast along the innermost
- * dimension is rescaled by in_once, so only the other needs the fast form. */
-static int fast_make(const etx_binary_params *p, fast_params *f) {
-  const int32_t last = p->ndims - 1;
-  int ok = p->elem_bytes == 1 && p->ndims > 0 && p->act_min == -128 && p->act_max == 127 &&
-           (uint32_t)p->stride1[p->ndims - 1] <= 1 && (uint32_t)p->stride2[p->ndims - 1] <= 1 &&
-           etx_rqz_make(p->out_mult, p->out_shift, p->out_zp, &f->out);
+int32_t etx_in_general(const etx_in_rq *q, int32_t x) {
+  return etx_rdbpot(etx_srdhm((x + q->offset) * (1 << q->left), q->mult), -q->shift);
+}
+
+int etx_fast_make(const etx_binop *op, int32_t step1, int32_t step2, etx_fast_params *f) {
+  const int32_t r = -op->out_shift, zp = op->out_zp;
+  const int32_t std = op->kind == ETX_SQDIFF ? ETX_EXACT_SHIFT_SQDIFF + 1 : ETX_EXACT_SHIFT_ADD + 1;
+  int ok = op->act_min == -128 && op->act_max == 127 && (uint32_t)step1 <= 1 &&
+           (uint32_t)step2 <= 1 && r >= 2 && r <= 22 && zp >= -128 && zp <= 127;
   if (!ok) {
     return 0;
   }
-  ok = in_make(p->in1_offset, p->in1_mult, p->in1_shift, p->left_shift, &f->in1) ||
-       p->stride1[last] == 0;
-  ok = (in_make(p->in2_offset, p->in2_mult, p->in2_shift, p->left_shift, &f->in2) ||
-        p->stride2[last] == 0) &&
+  f->out.mult = op->out_mult;
+  f->out.h2 = (1 << (r - 1)) + zp * (1 << r);
+  f->out.r = r;
+  ok = in_make(op->in1_offset, op->in1_mult, op->in1_shift, op->left_shift, std, &f->in1) ||
+       step1 == 0;
+  ok = (in_make(op->in2_offset, op->in2_mult, op->in2_shift, op->left_shift, std, &f->in2) ||
+        step2 == 0) &&
        ok;
-  return ok || p->kind == ETX_MUL; /* MUL uses only the offsets */
+  return ok || op->kind == ETX_MUL; /* MUL uses only the offsets */
 }
 
-static void binary_s8(const etx_binary_params *p, const fast_params *f, const int8_t *in1,
+static void binary_s8(const etx_binary_params *p, const etx_fast_params *f, const int8_t *in1,
                       const int8_t *in2, int8_t *out) {
   const int32_t last = p->ndims - 1;
   const int32_t n = p->shape[last], step1 = p->stride1[last], step2 = p->stride2[last];
@@ -173,30 +144,26 @@ static void binary_s8(const etx_binary_params *p, const fast_params *f, const in
   for (int32_t d = 0; d < last; ++d) {
     runs *= p->shape[d];
   }
-  /* All but SUB commute: with the first input broadcast along the run, swap the inputs. */
-  const int swap = p->kind != ETX_SUB && step1 == 0 && step2 != 0;
-  fast_params local = *f;
+  /* The first operand of a run steps along it, and is the exact one where both step: swap
+   * the inputs if that helps (SUB then flips its sign). */
+  const etx_binary_kind kind = p->op.kind;
+  const int swap = (step1 == 0 && step2 != 0) ||
+                   (step1 == step2 && kind != ETX_MUL && !f->in1.exact && f->in2.exact);
+  const int32_t neg = swap ? -1 : 0;
+  etx_fast_params local = *f;
   if (swap) {
     local.in1 = f->in2;
     local.in2 = f->in1;
   }
+  const int ex = local.in1.exact;
+  const run_fn run = kind == ETX_MUL      ? run_mul
+                     : !ex                ? run_other
+                     : kind == ETX_ADD    ? run_add_exact
+                     : kind == ETX_SQDIFF ? run_sqdiff_exact
+                                          : run_sub_exact;
   for (int32_t r = 0; r < runs; ++r, out += n) {
     const int8_t *a = swap ? in2 + o2 : in1 + o1, *b = swap ? in1 + o1 : in2 + o2;
-    const int32_t step_a = swap ? step2 : step1, step_b = swap ? step1 : step2;
-    switch (p->kind) {
-    case ETX_MUL:
-      run_s8(&local, ETX_MUL, a, step_a, b, step_b, out, n);
-      break;
-    case ETX_ADD:
-      run_s8(&local, ETX_ADD, a, step_a, b, step_b, out, n);
-      break;
-    case ETX_SQDIFF:
-      run_s8(&local, ETX_SQDIFF, a, step_a, b, step_b, out, n);
-      break;
-    default:
-      run_s8(&local, ETX_SUB, a, step_a, b, step_b, out, n);
-      break;
-    }
+    run(&local, kind, neg, a, b, swap ? step1 : step2, out, n);
     /* Advance the odometer over the outer dimensions, keeping both input offsets. */
     for (int32_t d = last - 1; d >= 0; --d) {
       o1 += p->stride1[d];
@@ -214,8 +181,10 @@ static void binary_s8(const etx_binary_params *p, const fast_params *f, const in
 void etx_binary(const etx_binary_params *params, const void *in1, const void *in2, void *out) {
   /* A local copy: stores through out may alias *params, which would force reloads per element. */
   const etx_binary_params local = *params, *p = &local;
-  fast_params f;
-  if (fast_make(p, &f)) {
+  etx_fast_params f;
+  const int32_t last = p->ndims - 1;
+  if (p->elem_bytes == 1 && p->ndims > 0 &&
+      etx_fast_make(&p->op, p->stride1[last], p->stride2[last], &f)) {
     binary_s8(p, &f, (const int8_t *)in1, (const int8_t *)in2, (int8_t *)out);
     return;
   }
@@ -228,10 +197,10 @@ void etx_binary(const etx_binary_params *params, const void *in1, const void *in
   for (int32_t i = 0; i < n; ++i) {
     if (wide) {
       ((int16_t *)out)[i] =
-          (int16_t)binary_one(p, ((const int16_t *)in1)[o1], ((const int16_t *)in2)[o2]);
+          (int16_t)etx_binary_one(&p->op, ((const int16_t *)in1)[o1], ((const int16_t *)in2)[o2]);
     } else {
       ((int8_t *)out)[i] =
-          (int8_t)binary_one(p, ((const int8_t *)in1)[o1], ((const int8_t *)in2)[o2]);
+          (int8_t)etx_binary_one(&p->op, ((const int8_t *)in1)[o1], ((const int8_t *)in2)[o2]);
     }
     /* Advance the odometer over the output index, keeping both input offsets. */
     for (int32_t d = p->ndims - 1; d >= 0; --d) {
@@ -244,5 +213,58 @@ void etx_binary(const etx_binary_params *params, const void *in1, const void *in
       o2 -= p->stride2[d] * p->shape[d];
       idx[d] = 0;
     }
+  }
+}
+
+/* etx_binary_k for one kind: the runs of x (stepping by 1) against k (by 0 or 1). */
+static ETX_SPECIALISE void binary_k(const etx_binary_params *p, etx_binary_kind kind,
+                                    const int8_t *x, const int32_t *k, int8_t *out) {
+  const int32_t last = p->ndims - 1, n = p->shape[last], step_k = p->stride2[last];
+  const int32_t r = -p->op.out_shift, offset = p->op.in1_offset;
+  const etx_rq2 q = {p->op.out_mult, (1 << (r - 1)) + p->op.out_zp * (1 << r), r};
+  int32_t idx[ETX_MAX_DIMS] = {0};
+  int32_t o1 = 0, o2 = 0, runs = 1;
+  for (int32_t d = 0; d < last; ++d) {
+    runs *= p->shape[d];
+  }
+  for (int32_t run = 0; run < runs; ++run, out += n) {
+    const int8_t *xr = x + o1;
+    const int32_t *kr = k + o2;
+    for (int32_t i = 0; i < n; ++i, kr += step_k) {
+      out[i] = (int8_t)etx_out2(&q, kind == ETX_ADD
+                                        ? xr[i] * (1 << (ETX_EXACT_SHIFT_ADD + 1)) + *kr
+                                        : (xr[i] + offset) * *kr);
+    }
+    for (int32_t d = last - 1; d >= 0; --d) {
+      o1 += p->stride1[d];
+      o2 += p->stride2[d];
+      if (++idx[d] < p->shape[d]) {
+        break;
+      }
+      o1 -= p->stride1[d] * p->shape[d];
+      o2 -= p->stride2[d] * p->shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void etx_binary_k(const etx_binary_params *params, const int8_t *x, const int32_t *k,
+                  int8_t *out) {
+  const etx_binary_params local = *params;
+  if (local.op.kind == ETX_ADD) {
+    binary_k(&local, ETX_ADD, x, k, out);
+  } else {
+    binary_k(&local, ETX_MUL, x, k, out);
+  }
+}
+
+void etx_add_table(const etx_add_table_params *p, const int8_t *x, const int8_t *y,
+                   const int8_t *e, int8_t *out) {
+  const int32_t n = p->n, q2 = p->q2, k2 = p->k2;
+  const etx_rq2 q = {p->mult, p->h2, p->r};
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t yi = y[i];
+    out[i] = (int8_t)etx_out2(&q, x[i] * (1 << (ETX_EXACT_SHIFT_ADD + 1)) + yi * q2 + k2 +
+                                      2 * e[yi]);
   }
 }

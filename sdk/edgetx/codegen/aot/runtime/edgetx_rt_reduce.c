@@ -1,29 +1,46 @@
 /* Reductions: MEAN and SUM over constant axes (TFLM's QuantizedMeanOrSum). */
-#include "edgetx_rt_internal.h"
+#include "edgetx_rt_binary.h"
 
 #include <string.h>
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#include <arm_acle.h>
-
-/* sum of n contiguous int8 values, 4 per word: SXTB16 splits a word into two pairs and SMLAD
- * with (1, 1) adds both of a pair. Wraps modulo 2^32 like the scalar sum. */
-static uint32_t sum_s8(const int8_t *v, int32_t n) {
-  int32_t sum = 0;
+/* sum of n contiguous int8 values, 4 per word: flipping each byte's sign bit makes it x + 128,
+ * unsigned, and USADA8 adds the four to the sum; 128 per value is taken off at the end. Wraps
+ * modulo 2^32 like the scalar sum. */
+uint32_t etx_sum_s8(const int8_t *v, int32_t n) {
+  uint32_t sum = 0;
   int32_t k = 0;
   for (; k + 4 <= n; k += 4) {
     uint32_t w;
     memcpy(&w, v + k, sizeof w); /* one LDR: unaligned access is fine on these cores */
-    sum = __smlad((int32_t)__sxtb16(w), 0x00010001, sum);
-    sum = __smlad((int32_t)__sxtb16((w >> 8) | (w << 24)), 0x00010001, sum);
+    sum = __usada8(w ^ 0x80808080u, 0, sum);
   }
+  sum -= (uint32_t)k * 128u;
   for (; k < n; ++k) {
-    sum += v[k];
+    sum += (uint32_t)(int32_t)v[k];
   }
-  return (uint32_t)sum;
+  return sum;
+}
+
+/* The sums down four neighbouring columns (count values each, step apart), two per SXTB16 pair
+ * in 16-bit lanes: exact while count <= 255. */
+#define COLUMN_SUMS 1
+static void column_sums4(const int8_t *v, int32_t step, int32_t count, uint32_t *col) {
+  uint32_t even = 0, odd = 0;
+  for (int32_t k = 0; k < count; ++k, v += step) {
+    uint32_t w;
+    memcpy(&w, v, sizeof w);
+    even = __sadd16(even, __sxtb16(w));
+    odd = __sadd16(odd, __sxtb16((w >> 8) | (w << 24)));
+  }
+  col[0] = (uint32_t)(int32_t)(int16_t)even;
+  col[1] = (uint32_t)(int32_t)(int16_t)odd;
+  col[2] = (uint32_t)((int32_t)even >> 16);
+  col[3] = (uint32_t)((int32_t)odd >> 16);
 }
 #else
-static uint32_t sum_s8(const int8_t *v, int32_t n) {
+#define COLUMN_SUMS 0
+uint32_t etx_sum_s8(const int8_t *v, int32_t n) {
   uint32_t sum = 0;
   for (int32_t k = 0; k < n; ++k) {
     sum += (uint32_t)(int32_t)v[k];
@@ -47,11 +64,25 @@ void etx_mean(const etx_mean_params *params, const void *in, void *out) {
   for (int32_t d = 0; d < p->ndims_out; ++d) {
     n_out *= p->out_shape[d];
   }
+  /* A reduced axis across rows of contiguous outputs (a pooling MEAN): four columns at once. */
+  const int32_t last = p->ndims_out - 1;
+  const int columns = COLUMN_SUMS && one_axis && step > 1 && p->count <= 255 && last >= 0 &&
+                      p->out_stride[last] == 1;
+  uint32_t col[4];
+  int32_t col_left = 0;
   int32_t base = 0;
   for (int32_t o = 0; o < n_out; ++o) {
     uint32_t sum = 0; /* TFLM accumulates in int32 and lets it wrap */
-    if (one_axis && step == 1) {
-      sum = sum_s8((const int8_t *)in + base, p->count);
+    if (col_left > 0) {
+      sum = col[4 - col_left--];
+    } else if (columns && oidx[last] + 4 <= p->out_shape[last]) {
+#if COLUMN_SUMS
+      column_sums4((const int8_t *)in + base, step, p->count, col);
+#endif
+      sum = col[0];
+      col_left = 3;
+    } else if (one_axis && step == 1) {
+      sum = etx_sum_s8((const int8_t *)in + base, p->count);
     } else if (one_axis) {
       const int8_t *v = (const int8_t *)in + base;
       for (int32_t k = 0; k < p->count; ++k, v += step) {
