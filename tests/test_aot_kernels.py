@@ -87,7 +87,8 @@ def unary(opcode: str, dtype: type = np.int8, out_q: tuple[float, int] | None = 
         )
         if opcode == "RSQRT":  # TFLM refuses inputs below the zero point
             size = int(np.prod(shape))
-            return model, rng.integers(zp, 128, (100, size)).astype(np.int8)
+            top = np.iinfo(dtype).max + 1
+            return model, rng.integers(zp, top, (100, size)).astype(dtype)
         return model, None
 
     return make
@@ -237,7 +238,7 @@ def conv(opcode: str, dtype: type = np.int8) -> Case:
     return make
 
 
-def average_pool(dtype: type = np.int8) -> Case:
+def pool(dtype: type = np.int8, opcode: str = "AVERAGE_POOL_2D") -> Case:
     def make(rng: np.random.Generator) -> tuple[bytes, np.ndarray | None]:
         h, w, c = (int(v) for v in rng.integers(1, 8, 3))
         kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
@@ -245,7 +246,7 @@ def average_pool(dtype: type = np.int8) -> Case:
         same = bool(rng.integers(2))
         q = dict(scale=_scale(rng), zero_point=_zero_point(rng, dtype))
         model = single_op(
-            "AVERAGE_POOL_2D",
+            opcode,
             [Spec((1, h, w, c), dtype, **q)],
             Spec((1, _conv_out(h, kh, sh, 1, same), _conv_out(w, kw, sw, 1, same), c), dtype, **q),
             options(
@@ -326,6 +327,38 @@ def batch_matmul(dtype: type = np.int8) -> Case:
             options("BatchMatMulOptions", adjY=adj_y),
         )
         return model, None
+
+    return make
+
+
+def matmul_wide(opcode: str) -> Case:
+    """Shapes of the 4-row kernels' edge cases: groups of 1 to 3 rows (or columns) left over,
+    more than 32 channels (or lhs rows) in a pass, depth tails, the deepest (64) they take."""
+
+    def make(rng: np.random.Generator) -> tuple[bytes, np.ndarray | None]:
+        rows, cols = int(rng.integers(1, 40)), int(rng.integers(1, 41))
+        depth = int(rng.choice([8, 16, 61, 64, rng.integers(1, 65)]))
+        q_in = {"scale": _scale(rng), "zero_point": _zero_point(rng, np.int8)}
+        q_out = {"scale": 10 ** rng.uniform(-1, 1.5), "zero_point": _zero_point(rng, np.int8)}
+        if opcode == "FULLY_CONNECTED":
+            scales = list(10 ** rng.uniform(-3, -1, cols))
+            inputs = [
+                Spec((rows, depth), **q_in),
+                const(rng.integers(-127, 128, (cols, depth)), np.int8, scale=scales,
+                      zero_point=[0] * cols),
+                const(rng.integers(-30000, 30000, cols), np.int32, scale=q_in["scale"] * scales[0]),
+            ]  # fmt: skip
+            return single_op(
+                opcode, inputs, Spec((rows, cols), **q_out), options("FullyConnectedOptions")
+            ), None
+        adj_y = bool(rng.integers(2))
+        rhs = rng.integers(-128, 128, (2, cols, depth) if adj_y else (2, depth, cols))
+        inputs = [
+            Spec((2, rows, depth), **q_in),
+            const(rhs, np.int8, scale=_scale(rng), zero_point=_zero_point(rng, np.int8)),
+        ]
+        out = Spec((2, rows, cols), **q_out)
+        return single_op(opcode, inputs, out, options("BatchMatMulOptions", adjY=adj_y)), None
 
     return make
 
@@ -446,6 +479,8 @@ def requantize(din: type, dout: type) -> Case:
 INT8_CASES: dict[str, Case] = {
     "FULLY_CONNECTED": fully_connected(),
     "BATCH_MATMUL": batch_matmul(),
+    "FULLY_CONNECTED_WIDE": matmul_wide("FULLY_CONNECTED"),
+    "BATCH_MATMUL_WIDE": matmul_wide("BATCH_MATMUL"),
     "SOFTMAX": softmax(),
     **{op: binary(op) for op in ("ADD", "SUB", "MUL", "SQUARED_DIFFERENCE")},
     "MEAN": reduce("MEAN"),
@@ -470,7 +505,8 @@ INT8_CASES: dict[str, Case] = {
     },
     "CONV_2D": conv("CONV_2D"),
     "DEPTHWISE_CONV_2D": conv("DEPTHWISE_CONV_2D"),
-    "AVERAGE_POOL_2D": average_pool(),
+    "AVERAGE_POOL_2D": pool(),
+    "MAX_POOL_2D": pool(opcode="MAX_POOL_2D"),
 }
 INT16_CASES: dict[str, Case] = {
     "FULLY_CONNECTED": fully_connected(np.int16),
@@ -485,10 +521,14 @@ INT16_CASES: dict[str, Case] = {
     },
     "CONV_2D": conv("CONV_2D", np.int16),
     "DEPTHWISE_CONV_2D": conv("DEPTHWISE_CONV_2D", np.int16),
-    "AVERAGE_POOL_2D": average_pool(np.int16),
+    "AVERAGE_POOL_2D": pool(np.int16),
+    "MAX_POOL_2D": pool(np.int16, "MAX_POOL_2D"),
     "QUANTIZE_8_16": requantize(np.int8, np.int16),
     "QUANTIZE_16_8": requantize(np.int16, np.int8),
     "QUANTIZE_16_16": requantize(np.int16, np.int16),
+    "RSQRT": unary("RSQRT", np.int16),
+    "TANH": unary("TANH", np.int16, out_q=(1 / 32768, 0)),
+    "LOGISTIC": unary("LOGISTIC", np.int16, out_q=(1 / 32768, 0)),
 }
 PARAMS = [
     pytest.param(dtype, name, case, i, id=f"{dtype.__name__}-{name}-{i}")
@@ -540,8 +580,8 @@ def test_saturating_add_clamps_like_tflm(tmp_path: Path) -> None:
 
 
 def test_unsupported_dtype_is_refused_by_name(tmp_path: Path) -> None:
-    model = single_op("RSQRT", [Spec((4,), np.int16, scale=0.1)], Spec((4,), np.int16, scale=0.1))
-    with pytest.raises(UnsupportedModel, match="RSQRT"):
+    model = single_op("RELU", [Spec((4,), np.int16, scale=0.1)], Spec((4,), np.int16, scale=0.1))
+    with pytest.raises(UnsupportedModel, match="RELU"):
         generate_aot(parse_model(model), tmp_path)
 
 

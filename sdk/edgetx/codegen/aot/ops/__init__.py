@@ -8,12 +8,22 @@ activation type (int8, or int16 for 16x8 models); anything else is refused.
 
 from __future__ import annotations
 
-from edgetx.codegen.aot.ops import conv, elementwise, matmul, matmul16, reduce, shape, tables
+from edgetx.codegen.aot.ops import (
+    conv,
+    elementwise,
+    matmul,
+    matmul16,
+    maxpool,
+    reduce,
+    shape,
+    tables,
+    unary16,
+)
 from edgetx.codegen.aot.ops.common import Context, Emitted, Emitter
 from edgetx.errors import UnsupportedModel
 from edgetx.tflite_model import Operator
 
-_MODULES = (matmul, matmul16, elementwise, tables, reduce, shape, conv)
+_MODULES = (matmul, matmul16, elementwise, tables, reduce, shape, conv, unary16, maxpool)
 EMITTERS: dict[str, dict[str, Emitter]] = {"INT8": {}, "INT16": {}}
 for _module in _MODULES:
     for _dtype in EMITTERS:

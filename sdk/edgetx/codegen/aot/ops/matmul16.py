@@ -29,8 +29,9 @@ def emit_fully_connected16(ctx: Context, op: Operator, name: str) -> Emitted:
         raise UnsupportedModel(f"FULLY_CONNECTED #{op.index}: 16x8 needs zero points of 0")
     out_depth, depth = w.shape[-2], w.shape[-1]
     mult, shift = fc_multipliers(x, w, out)
-    acc64 = bias is not None and bias.dtype == "INT64"
-    bias_data = bias.data if bias is not None else np.zeros(out_depth, np.int32)
+    # TFLM accumulates 16x8 in int64 unless the bias is int32, so also when there is none.
+    acc64 = bias is None or bias.dtype == "INT64"
+    bias_data = bias.data if bias is not None else np.zeros(out_depth, np.int64)
     lo, hi = activation_range(op, out)
     consts = [
         c_array(f"{name}_w", w.data, np.int8),

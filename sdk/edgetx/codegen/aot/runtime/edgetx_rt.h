@@ -182,6 +182,17 @@ void etx_bmm_s16(const etx_mm16_params *p, const int16_t *lhs, const int16_t *rh
 /* MultiplyByQuantizedMultiplier for an int64 accumulator (TFLM's reduced-multiplier form). */
 int32_t etx_mbqm64(int64_t x, int32_t multiplier, int shift);
 
+/* int16 LOGISTIC / TANH: the input rescaled to table units by (x * mult + half) >> shift, then
+ * TFLM's interpolated sigmoid table; output Q0.15. */
+void etx_logistic_s16(int32_t mult, int32_t shift, const int16_t *in, int16_t *out, int32_t n);
+void etx_tanh_s16(int32_t mult, int32_t shift, const int16_t *in, int16_t *out, int32_t n);
+/* int16 RSQRT (zero points 0): TFLM's integer 1/sqrt, then requantization by (mult, shift). */
+void etx_rsqrt_s16(int32_t mult, int32_t shift, const int16_t *in, int16_t *out, int32_t n);
+
+/* MAX_POOL_2D: the largest tap inside the image, clamped to [act_min, act_max]. */
+void etx_max_pool(const etx_conv_params *p, const int8_t *in, int8_t *out);
+void etx_max_pool_s16(const etx_conv_params *p, const int16_t *in, int16_t *out);
+
 #ifdef __cplusplus
 }
 #endif

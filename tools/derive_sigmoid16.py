@@ -1,0 +1,141 @@
+"""Derive TFLite Micro's int16 sigmoid table from the interpreter and write it as C.
+
+    .venv/bin/python tools/derive_sigmoid16.py [--check]
+
+TFLM's int16 LOGISTIC and TANH interpolate a fixed table of 256 sigmoid values (unsigned
+0.16, knots 1/24 apart) that no simple formula reproduces. This script measures it instead,
+with one-operator models run in the tflite-micro interpreter:
+
+- TANH with an input scale of 1/6144 rescales input x to table units 2x exactly, so x = 128k
+  lands on knot k with no interpolation, where TANH's output is the knot's value - 32768.
+  That gives knots 0..254.
+- Knot 255 is only ever interpolated towards (inputs past knot 254 saturate): it is the one
+  value for which the 127 inputs between knot 254 and saturation come out right.
+
+The table is then checked: a model of the kernels with it must equal the interpreter on all
+65,536 int16 inputs of LOGISTIC and TANH at several input scales, one per path of TFLM's
+rescaling. It is written to sdk/edgetx/codegen/aot/runtime/edgetx_rt_sigmoid16.h; --check only
+compares with that file (exit 1 when it differs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = ROOT / "sdk" / "edgetx" / "codegen" / "aot" / "runtime" / "edgetx_rt_sigmoid16.h"
+KNOT_SCALE = float(np.float32(1 / 6144))  # rescales x to exactly 2x (checked below)
+KNOTS = 256
+# Input scales covering each rescaling path: powers of two taking the exact multiplier (and
+# one 4e-4 away from 2^-12, which TFLM still takes for one), the general multiplier with
+# shifts from 0 (a multiplier above 32767) to the cap of 31, and scales the quantizer gives.
+CHECK_SCALES = (
+    2**-12, 2**-11, 2**-12 * (1 + 4e-4), 2**-13, 1 / 6144, 1 / 12288, 2.44e-4, 1.3e-3,
+    3.1e-3, 0.37, 4.0, 1e-6, 1e-10,
+)  # fmt: skip
+
+
+def tflm_unary(opcode: str, input_scale: float, xs: np.ndarray) -> np.ndarray:
+    """The interpreter's int16 OPCODE on xs (one row), output scale 1/32768."""
+    sys.path.insert(0, str(ROOT))
+    from tests.tflite_builder import Spec, single_op, tflm_run
+
+    xs = np.asarray(xs, np.int16)
+    model = single_op(
+        opcode,
+        [Spec(xs.shape, np.int16, scale=input_scale)],
+        Spec(xs.shape, np.int16, scale=2**-15),
+    )
+    return tflm_run(model, xs[None])[0].astype(np.int64)
+
+
+def model_sigmoid16(
+    opcode: str, input_scale: float, xs: np.ndarray, table: list[int]
+) -> np.ndarray:
+    """TFLM's int16 LOGISTIC/TANH arithmetic with TABLE, in numpy (int64, no overflow)."""
+    from edgetx.codegen.aot.ops.unary16 import sigmoid16_rescale
+
+    tanh = opcode == "TANH"
+    mult, shift = sigmoid16_rescale(input_scale, tanh)
+    t = np.asarray(table, np.int64)
+    x = np.asarray(xs, np.int64)
+    v = (x * mult + ((1 << shift) >> 1)) >> shift
+    a = np.abs(v)
+    bits = 8 if tanh else 9
+    seg, frac = a >> bits, a & ((1 << bits) - 1)
+    inside = seg < KNOTS - 1
+    lo = t[np.minimum(seg, KNOTS - 2)]
+    hi = t[np.minimum(seg, KNOTS - 2) + 1]
+    full = 0xFFFF << 8 if tanh else 0x7FFF << 10  # what saturated inputs give
+    r = np.where(inside, (lo << bits) + frac * (hi - lo), full)
+    if tanh:
+        r = np.where(v >= 0, r - (1 << 23) + (1 << 7), (1 << 23) + (1 << 7) - 1 - r) >> 8
+    else:
+        r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1) >> 10
+    return ((r + (1 << 15)) & 0xFFFF) - (1 << 15)  # the kernel's store to int16
+
+
+def derive() -> list[int]:
+    """The 256 table entries, measured in the interpreter and checked on every input."""
+    from edgetx.codegen.aot.ops.unary16 import sigmoid16_rescale
+
+    if sigmoid16_rescale(KNOT_SCALE, True) != (1 << 14, 13):
+        raise SystemExit("the knot scale no longer rescales x to exactly 2x")
+    k = np.arange(KNOTS - 1)
+    table = [int(v) for v in tflm_unary("TANH", KNOT_SCALE, 128 * k) + 32768]
+    between = np.arange(128 * (KNOTS - 2) + 1, 128 * (KNOTS - 1))
+    want = tflm_unary("TANH", KNOT_SCALE, between)
+    last = [
+        v
+        for v in range(table[-1], 1 << 16)
+        if np.array_equal(model_sigmoid16("TANH", KNOT_SCALE, between, [*table, v]), want)
+    ]
+    if len(last) != 1:
+        raise SystemExit(f"knot {KNOTS - 1} is not determined: candidates {last[:5]}")
+    table.append(last[0])
+    xs = np.arange(-32768, 32768)
+    for opcode in ("LOGISTIC", "TANH"):
+        for s in CHECK_SCALES:
+            got, ref = model_sigmoid16(opcode, s, xs, table), tflm_unary(opcode, s, xs)
+            bad = np.flatnonzero(got != ref)
+            if len(bad):
+                raise SystemExit(
+                    f"{opcode} at scale {s:g}: {len(bad)} inputs differ, e.g. {xs[bad[0]]}"
+                )
+    return table
+
+
+def render(table: list[int]) -> str:
+    rows = [", ".join(f"{v:5d}" for v in table[i : i + 10]) for i in range(0, len(table), 10)]
+    body = ",\n    ".join(rows)
+    return (
+        "/* Generated by tools/derive_sigmoid16.py from the tflite-micro interpreter; do not\n"
+        " * edit. sigmoid at knots 1/24 apart in unsigned 0.16, as TFLM's int16 LOGISTIC and\n"
+        " * TANH interpolate it. */\n"
+        "#ifndef EDGETX_RT_SIGMOID16_H\n"
+        "#define EDGETX_RT_SIGMOID16_H\n\n"
+        "#include <stdint.h>\n\n"
+        f"static const uint16_t etx_sigmoid16[{len(table)}] = {{\n    {body}}};\n\n"
+        "#endif /* EDGETX_RT_SIGMOID16_H */\n"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the header only")
+    text = render(derive())
+    if parser.parse_args().check:
+        current = HEADER.read_text() if HEADER.exists() else ""
+        print("up to date" if current == text else f"{HEADER} differs from the interpreter")
+        return 0 if current == text else 1
+    HEADER.write_text(text)
+    print(f"wrote {HEADER}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
