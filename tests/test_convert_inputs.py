@@ -148,6 +148,39 @@ def test_keras_attention_with_layer_normalization(work: Path) -> None:
 # --- 16x8: int16 activations, int8 weights ---
 
 
+def test_max_pool_stem_runs_exactly_in_the_aot_runtime(work: Path, tmp_path: Path) -> None:
+    # An audio CNN stem with nn.MaxPool2d: MAX_POOL_2D stays int8, and the generated C gives
+    # the interpreter's bytes.
+    import torch
+    from torch import nn
+
+    from edgetx.codegen.aot import generate_aot
+    from edgetx.codegen.aot.host import host_model
+
+    class PoolStem(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.head = nn.Linear(4 * (FRAMES // 2) * (FEATURES // 2), CLASSES)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = nn.functional.max_pool2d(torch.relu(self.conv(x.unsqueeze(1))), 2)
+            return self.head(h.flatten(1))
+
+    torch.manual_seed(0)
+    net = PoolStem().eval()
+    torch.export.save(torch.export.export(net, (_example().float(),)), work / "pool.pt2")
+    report = convert(str(work / "pool.pt2"), work / "calib.npy", work / "out_pool")
+    calib = np.load(work / "calib.npy")
+    _check_converted(work / "out_pool", report, calib, _float_outputs(net, calib))
+    model = load_model(work / "out_pool" / "model.tflite")
+    assert "MAX_POOL_2D" in model.op_counts()
+    gen = generate_aot(model, tmp_path / "src")
+    host = host_model(tmp_path / "src", tmp_path / "host", gen.input_bytes, gen.output_bytes)
+    xs = np.random.default_rng(2).integers(-128, 128, (200, gen.input_bytes), dtype=np.int8)
+    np.testing.assert_array_equal(host.run(xs), Reference(model.raw).run_many(xs))
+
+
 def _check_int16(out: Path, report: dict, x: np.ndarray, want: np.ndarray) -> None:
     """Full-integer 16x8; int16 bytes through TFLM agree with WANT (float outputs on X)."""
     assert report["activations"] == "int16"

@@ -11,7 +11,7 @@ INT8_OPS = frozenset({
     "FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX", "ADD", "SUB", "MUL", "MEAN", "SUM",
     "SQUARED_DIFFERENCE", "RSQRT", "TANH", "LOGISTIC", "HARD_SWISH", "RELU", "RESHAPE",
     "TRANSPOSE", "GATHER", "CONCATENATION", "SLICE", "STRIDED_SLICE", "PAD", "CONV_2D",
-    "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "QUANTIZE",
+    "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "QUANTIZE",
 })  # fmt: skip
 
 _HINTS = {
@@ -20,7 +20,6 @@ _HINTS = {
     "POW": "use x * x for squares and cubes; other powers have no int8 form",
     "EXP": "use torch.softmax or torch.sigmoid, which have int8 kernels, instead of exp",
     "RELU6": "use nn.ReLU or nn.Hardswish",
-    "MAX_POOL_2D": "use nn.AvgPool2d or a strided convolution",
     "SQUEEZE": "use reshape instead",
     "EXPAND_DIMS": "use reshape instead",
 }
