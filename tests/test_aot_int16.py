@@ -22,22 +22,14 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from edgetx.boards import load_board
-from edgetx.build import build
 from edgetx.codegen.aot import generate_aot
 from edgetx.codegen.aot.host import host_model
-from edgetx.flash import QemuRunner
-from edgetx.link import Link
-from edgetx.reference import Reference
 from edgetx.tflite_model import load_model, parse_model
 from tests.conftest import ZOO_CALIB, ZOO_PY, load_zoo
-from tests.test_aot_zoo import _assert_equal, _calibration, _outputs, _random
+from tests.test_aot_zoo import _assert_host_bit_exact, _assert_qemu_bit_exact, _params
 from tests.tflite_builder import Spec, const, options, single_op, tflm_run
 
-ZOO = load_zoo().ZOO
 FAST = {"bert_classifier"}  # has int16 RSQRT, LOGISTIC and TANH
-BOARD = "qemu-mps2-an386"
-SEEDS = range(1000)
 DERIVE = Path(__file__).parents[1] / "tools" / "derive_sigmoid16.py"
 HEADER = Path(__file__).parents[1] / "sdk/edgetx/codegen/aot/runtime/edgetx_rt_sigmoid16.h"
 EVERY_INT16 = np.arange(-32768, 32768, dtype=np.int16)[None]
@@ -139,27 +131,13 @@ def zoo16_converted(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
     return get
 
 
-def _params() -> list:
-    return [
-        pytest.param(name, marks=() if name in FAST else pytest.mark.slow, id=name) for name in ZOO
-    ]
-
-
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", _params(FAST))
 def test_zoo_int16_aot_host_bit_exact(
     name: str, zoo16_converted: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    model_dir = zoo16_converted(name)
-    model = load_model(model_dir / "model.tflite")
+    model = load_model(zoo16_converted(name) / "model.tflite")
     assert model.input.dtype == model.output.dtype == "INT16"
-    gen = generate_aot(model, tmp_path / "src")
-    host = host_model(tmp_path / "src", tmp_path / "host", gen.input_bytes, gen.output_bytes)
-    xs = np.concatenate([_random(model), _calibration(model, model_dir)])
-    want = Reference(model.raw).run_many(xs)
-    got = host.run(xs.view(np.int8)).view(want.dtype)
-    assert got.shape == want.shape == (len(xs), model.output.size)
-    assert len({g.tobytes() for g in want}) > len(xs) // 10  # the outputs really vary
-    _assert_equal(got, want, f"{name} (int16) on the host")
+    _assert_host_bit_exact(zoo16_converted(name), f"{name} (int16)", tmp_path)
 
 
 @pytest.mark.qemu
@@ -167,20 +145,6 @@ def test_zoo_int16_aot_qemu_bit_exact(
     zoo16_converted: Callable[[str], Path], tmp_path: Path
 ) -> None:
     (name,) = FAST
-    model_dir = zoo16_converted(name)
-    model = load_model(model_dir / "model.tflite")
+    model = load_model(zoo16_converted(name) / "model.tflite")
     assert {"RSQRT", "LOGISTIC", "TANH"} <= set(model.op_counts())
-    result = build(model_dir, BOARD, out=tmp_path / "fw")
-    assert result.aot_ram_bytes is not None and result.aot_ram_bytes <= result.ram_bytes
-    calib = _calibration(model, model_dir)
-    reference = Reference(model.raw)
-    want_random, want_calib = reference.run_many(_random(model)), reference.run_many(calib)
-    with QemuRunner.from_board(load_board(BOARD)) as runner:
-        url = runner.start(Path(result.elf))
-        with Link.open(url) as link:
-            link.sync()
-            seeded = [link.run_seeded(seed).output for seed in SEEDS]
-            calibrated = [link.run(x.tobytes()).output for x in calib]
-    assert len({o.tobytes() for o in want_random}) > len(SEEDS) // 10
-    _assert_equal(_outputs(seeded, model), want_random, f"{name} (int16) on {BOARD}, seeded")
-    _assert_equal(_outputs(calibrated, model), want_calib, f"{name} (int16) on {BOARD}, calib")
+    _assert_qemu_bit_exact(zoo16_converted(name), f"{name} (int16)", tmp_path)

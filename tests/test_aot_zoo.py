@@ -33,9 +33,10 @@ BOARD = "qemu-mps2-an386"
 SEEDS = range(1000)  # RUN_SEEDED seeds of the random inputs, on both builds
 
 
-def _params() -> list:
+def _params(fast: set[str]) -> list:
+    """Every zoo model; those not in fast marked slow."""
     return [
-        pytest.param(name, marks=() if name in FAST else pytest.mark.slow, id=name) for name in ZOO
+        pytest.param(name, marks=() if name in fast else pytest.mark.slow, id=name) for name in ZOO
     ]
 
 
@@ -58,30 +59,25 @@ def _assert_equal(got: np.ndarray, want: np.ndarray, where: str) -> None:
     assert not len(bad), f"{where}: {len(bad)} of {len(got)} outputs differ (first: #{bad[0]})"
 
 
-@pytest.mark.parametrize("name", _params())
-def test_zoo_aot_host_bit_exact(
-    name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
-) -> None:
-    model_dir = zoo_converted(name)
+def _assert_host_bit_exact(model_dir: Path, label: str, work: Path) -> None:
+    """The host build of a converted model (int8 or int16) equals TFLM on SEEDS' inputs and the
+    calibration data."""
     model = load_model(model_dir / "model.tflite")
-    gen = generate_aot(model, tmp_path / "src")
-    host = host_model(tmp_path / "src", tmp_path / "host", gen.input_bytes, gen.output_bytes)
+    gen = generate_aot(model, work / "src")
+    host = host_model(work / "src", work / "host", gen.input_bytes, gen.output_bytes)
     xs = np.concatenate([_random(model), _calibration(model, model_dir)])
     want = Reference(model.raw).run_many(xs)
-    got = host.run(xs)
-    assert got.shape == want.shape == (len(xs), gen.output_bytes)
+    got = host.run(xs.view(np.int8)).view(want.dtype)
+    assert got.shape == want.shape == (len(xs), model.output.size)
     assert len({g.tobytes() for g in want}) > len(xs) // 10  # the outputs really vary
-    _assert_equal(got, want, f"{name} on the host")
+    _assert_equal(got, want, f"{label} on the host")
 
 
-@pytest.mark.qemu
-@pytest.mark.parametrize("name", _params())
-def test_zoo_aot_qemu_bit_exact(
-    name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
-) -> None:
-    model_dir = zoo_converted(name)
+def _assert_qemu_bit_exact(model_dir: Path, label: str, work: Path) -> None:
+    """The firmware of a converted model (int8 or int16) under QEMU equals TFLM on SEEDS'
+    inputs (made on the device) and the calibration data."""
     model = load_model(model_dir / "model.tflite")
-    result = build(model_dir, BOARD, out=tmp_path / "fw")
+    result = build(model_dir, BOARD, out=work / "fw")
     assert result.aot_ram_bytes is not None and result.aot_ram_bytes <= result.ram_bytes
     calib = _calibration(model, model_dir)
     reference = Reference(model.raw)
@@ -93,5 +89,20 @@ def test_zoo_aot_qemu_bit_exact(
             seeded = [link.run_seeded(seed).output for seed in SEEDS]
             calibrated = [link.run(x.tobytes()).output for x in calib]
     assert len({o.tobytes() for o in want_random}) > len(SEEDS) // 10  # the outputs really vary
-    _assert_equal(_outputs(seeded, model), want_random, f"{name} on {BOARD}, seeded inputs")
-    _assert_equal(_outputs(calibrated, model), want_calib, f"{name} on {BOARD}, calibration")
+    _assert_equal(_outputs(seeded, model), want_random, f"{label} on {BOARD}, seeded inputs")
+    _assert_equal(_outputs(calibrated, model), want_calib, f"{label} on {BOARD}, calibration")
+
+
+@pytest.mark.parametrize("name", _params(FAST))
+def test_zoo_aot_host_bit_exact(
+    name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
+) -> None:
+    _assert_host_bit_exact(zoo_converted(name), name, tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("name", _params(FAST))
+def test_zoo_aot_qemu_bit_exact(
+    name: str, zoo_converted: Callable[[str], Path], tmp_path: Path
+) -> None:
+    _assert_qemu_bit_exact(zoo_converted(name), name, tmp_path)

@@ -64,18 +64,15 @@ void etx_conv_s16_acc64(const etx_conv_params *p, const int16_t *in, const int8_
 #define ETX_AVG_POOL_BODY(IN_T)                                                            \
   for (int32_t b = 0; b < p->batches; ++b) {                                               \
     for (int32_t oy = 0; oy < p->out_h; ++oy) {                                            \
-      const int32_t y0 = oy * p->stride_h - p->pad_h;                                      \
-      const int32_t ky0 = y0 < 0 ? -y0 : 0;                                                \
-      const int32_t ky1 = p->k_h < p->in_h - y0 ? p->k_h : p->in_h - y0;                   \
+      const etx_window wy = etx_window_at(oy, p->stride_h, p->pad_h, p->k_h, p->in_h);     \
       for (int32_t ox = 0; ox < p->out_w; ++ox) {                                          \
-        const int32_t x0 = ox * p->stride_w - p->pad_w;                                    \
-        const int32_t kx0 = x0 < 0 ? -x0 : 0;                                              \
-        const int32_t kx1 = p->k_w < p->in_w - x0 ? p->k_w : p->in_w - x0;                 \
+        const etx_window wx = etx_window_at(ox, p->stride_w, p->pad_w, p->k_w, p->in_w);   \
         for (int32_t c = 0; c < p->in_c; ++c) {                                            \
           int32_t acc = 0, count = 0;                                                      \
-          for (int32_t ky = ky0; ky < ky1; ++ky) {                                         \
-            for (int32_t kx = kx0; kx < kx1; ++kx) {                                       \
-              acc += in[((b * p->in_h + y0 + ky) * p->in_w + x0 + kx) * p->in_c + c];      \
+          for (int32_t ky = wy.k0; ky < wy.k1; ++ky) {                                     \
+            for (int32_t kx = wx.k0; kx < wx.k1; ++kx) {                                   \
+              const int32_t px = (b * p->in_h + wy.start + ky) * p->in_w + wx.start + kx;  \
+              acc += in[px * p->in_c + c];                                                 \
               ++count;                                                                     \
             }                                                                              \
           }                                                                                \

@@ -21,6 +21,23 @@ int32_t etx_binary_one(const etx_binop *p, int32_t x, int32_t y) {
   return clamp32(raw + p->out_zp, p->act_min, p->act_max);
 }
 
+/* advance (edgetx_rt_internal.h) over the first ndims dimensions of p's shape, keeping both
+ * inputs' offsets. Always inlined: as plain inline, the audio example's ADD and MUL cost 80 more
+ * instructions. */
+static ETX_SPECIALISE void advance2(const etx_binary_params *p, int32_t ndims, int32_t *idx,
+                                   int32_t *o1, int32_t *o2) {
+  for (int32_t d = ndims - 1; d >= 0; --d) {
+    *o1 += p->stride1[d];
+    *o2 += p->stride2[d];
+    if (++idx[d] < p->shape[d]) {
+      return;
+    }
+    *o1 -= p->stride1[d] * p->shape[d];
+    *o2 -= p->stride2[d] * p->shape[d];
+    idx[d] = 0;
+  }
+}
+
 /* The rescaled x plus add, in the exact form when ex (a constant of each specialised copy). */
 static ETX_SPECIALISE int32_t rescale(const etx_in_rq *q, int ex, int32_t shift, int32_t x,
                                       int32_t add) {
@@ -164,17 +181,7 @@ static void binary_s8(const etx_binary_params *p, const etx_fast_params *f, cons
   for (int32_t r = 0; r < runs; ++r, out += n) {
     const int8_t *a = swap ? in2 + o2 : in1 + o1, *b = swap ? in1 + o1 : in2 + o2;
     run(&local, kind, neg, a, b, swap ? step1 : step2, out, n);
-    /* Advance the odometer over the outer dimensions, keeping both input offsets. */
-    for (int32_t d = last - 1; d >= 0; --d) {
-      o1 += p->stride1[d];
-      o2 += p->stride2[d];
-      if (++idx[d] < p->shape[d]) {
-        break;
-      }
-      o1 -= p->stride1[d] * p->shape[d];
-      o2 -= p->stride2[d] * p->shape[d];
-      idx[d] = 0;
-    }
+    advance2(p, last, idx, &o1, &o2);
   }
 }
 
@@ -202,17 +209,7 @@ void etx_binary(const etx_binary_params *params, const void *in1, const void *in
       ((int8_t *)out)[i] =
           (int8_t)etx_binary_one(&p->op, ((const int8_t *)in1)[o1], ((const int8_t *)in2)[o2]);
     }
-    /* Advance the odometer over the output index, keeping both input offsets. */
-    for (int32_t d = p->ndims - 1; d >= 0; --d) {
-      o1 += p->stride1[d];
-      o2 += p->stride2[d];
-      if (++idx[d] < p->shape[d]) {
-        break;
-      }
-      o1 -= p->stride1[d] * p->shape[d];
-      o2 -= p->stride2[d] * p->shape[d];
-      idx[d] = 0;
-    }
+    advance2(p, p->ndims, idx, &o1, &o2);
   }
 }
 
@@ -235,16 +232,7 @@ static ETX_SPECIALISE void binary_k(const etx_binary_params *p, etx_binary_kind 
                                         ? xr[i] * (1 << (ETX_EXACT_SHIFT_ADD + 1)) + *kr
                                         : (xr[i] + offset) * *kr);
     }
-    for (int32_t d = last - 1; d >= 0; --d) {
-      o1 += p->stride1[d];
-      o2 += p->stride2[d];
-      if (++idx[d] < p->shape[d]) {
-        break;
-      }
-      o1 -= p->stride1[d] * p->shape[d];
-      o2 -= p->stride2[d] * p->shape[d];
-      idx[d] = 0;
-    }
+    advance2(p, last, idx, &o1, &o2);
   }
 }
 

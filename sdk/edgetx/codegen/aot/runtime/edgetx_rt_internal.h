@@ -119,6 +119,21 @@ static inline int32_t clamp32(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* Along one axis of a pooling window: output o's window starts at input start (padding
+ * before the image makes it negative) and its taps inside the image are k0 <= k < k1. */
+typedef struct {
+  int32_t start, k0, k1;
+} etx_window;
+
+static inline etx_window etx_window_at(int32_t o, int32_t stride, int32_t pad, int32_t k,
+                                       int32_t size) {
+  etx_window w;
+  w.start = o * stride - pad;
+  w.k0 = w.start < 0 ? -w.start : 0;
+  w.k1 = k < size - w.start ? k : size - w.start;
+  return w;
+}
+
 /* Step a row-major index over shape by one element, keeping *offset (the element's
  * position under stride) in step with it. */
 static inline void advance(int32_t *idx, int32_t *offset, const int32_t *shape,
