@@ -1,5 +1,6 @@
 """The Arm DSP paths (SXTB16/SMLAD matrix loops, SMLAL requantizations, SSAT/USAT; Cortex-M4
-under QEMU) and the portable path (host build) of the same generated C both give TFLM's bytes:
+under QEMU) and the portable path (host build, and a Cortex-M3 under QEMU) of the same
+generated C both give TFLM's bytes:
 FULLY_CONNECTED and BATCH_MATMUL (the 4-row kernels and the others), the element-wise binary
 operators, MEAN and SOFTMAX."""
 
@@ -147,6 +148,29 @@ def _generated(model: bytes, out: Path) -> str:
 def test_audio_model_dsp_and_portable_match_tflm(converted: Path, tmp_path: Path) -> None:
     model = (converted / "model" / "model.tflite").read_bytes()
     check(model, parse_model(model).input.size, tmp_path)
+
+
+def test_audio_model_portable_path_on_cortex_m3(converted: Path, tmp_path: Path) -> None:
+    # The Cortex-M3 has no DSP extension: the same generated C takes its portable path on an
+    # Arm core (32-bit int, Thumb-2 code generation) and must still give TFLM's bytes.
+    model_dir = converted / "model"
+    model = (model_dir / "model.tflite").read_bytes()
+    info = build(model_dir, "qemu-mps2-an385", tmp_path / "fw")
+    disassembly = subprocess.run(
+        ["arm-none-eabi-objdump", "-d", info.elf], capture_output=True, text=True, check=True
+    ).stdout
+    assert "\tsmlad" not in disassembly and "\tsxtb16" not in disassembly
+    xs = np.random.default_rng(5).integers(-128, 128, (32, info.input_bytes), dtype=np.int8)
+    xs[0], xs[1] = -128, 127
+    want = Reference(model).run_many(xs).reshape(len(xs), -1)
+    with (
+        QemuRunner.from_board(load_board("qemu-mps2-an385")) as runner,
+        Link.open(runner.start(Path(info.elf))) as link,
+    ):
+        link.sync()
+        got = np.stack([np.frombuffer(link.run(x.tobytes()).output, np.int8) for x in xs])
+    assert len({w.tobytes() for w in want}) > 16
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize(
