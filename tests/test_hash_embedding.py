@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgetx.frontends import hash_embedding as he
+from tests.frontend_stream import build_stream, run_stream
 
 FRONTENDS_C = Path(he.__file__).parents[1] / "codegen" / "frontends"
 CFG = he.HashEmbeddingConfig(dims=(8, 12, 12), seq_len=6)
@@ -151,61 +152,21 @@ def test_config_round_trips_and_rejects_other_versions() -> None:
         he.HashEmbeddingConfig.from_dict({"dims": [1, 1, 1], "ngram": 4})
 
 
-STREAM_MAIN = r"""
-#include <stdio.h>
-#include "edgetx_frontend.h"
-#include "edgetx_hash_embedding.h"
-
-/* stdin: u32 length + bytes per chunk; length 0 ends the text: print rc and the input. */
-int main(void) {
-    static int8_t input[EDGETX_HASH_SEQ_LEN * EDGETX_HASH_WIDTH];
-    static uint8_t chunk[4096];
-    uint32_t len;
-    int rc = 0;
-    edgetx_frontend_begin(input);
-    while (fread(&len, sizeof len, 1, stdin) == 1) {
-        if (len == 0) {
-            rc |= edgetx_frontend_end();
-            fwrite(&rc, sizeof rc, 1, stdout);
-            fwrite(input, sizeof input, 1, stdout);
-            edgetx_frontend_begin(input);
-            rc = 0;
-        } else if (len > sizeof chunk || fread(chunk, 1, len, stdin) != len) {
-            return 1;
-        } else {
-            rc |= edgetx_frontend_push(chunk, len);
-        }
-    }
-    return 0;
-}
-"""
-
-
 def test_streaming_front_end_equals_python(tmp_path: Path) -> None:
     from edgetx.frontends import device
 
     device.write_c(CFG, SCALE, ZERO_POINT, tmp_path)
-    (tmp_path / "main.c").write_text(STREAM_MAIN)
-    sources = sorted(str(p) for p in tmp_path.glob("*.c"))
-    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", f"-I{tmp_path}"]
-    subprocess.run([*cmd, *sources, "-o", str(tmp_path / "stream")], check=True)
+    input_bytes = CFG.seq_len * CFG.width
+    binary = build_stream(tmp_path, input_bytes)
     texts = [t.encode() for t in CORPUS] + RAW_CORPUS
-    stdin = b""
-    for text in texts:  # chunks of 7 bytes split UTF-8 characters across pushes
-        for at in range(0, len(text), 7):
-            stdin += struct.pack("<I", len(text[at : at + 7])) + text[at : at + 7]
-        stdin += struct.pack("<I", 0)
-    too_long = b"z" * 600
-    stdin += (struct.pack("<I", 600) + too_long) * 2 + struct.pack("<I", 0)
-    out = subprocess.run([str(tmp_path / "stream")], input=stdin, capture_output=True, check=True)
-    size = 4 + CFG.seq_len * CFG.width
-    assert len(out.stdout) == size * (len(texts) + 1)
-    for k, text in enumerate(texts):
-        record = out.stdout[k * size : (k + 1) * size]
-        assert struct.unpack("<i", record[:4])[0] == 0
-        got = np.frombuffer(record[4:], np.int8).reshape(CFG.seq_len, CFG.width)
+    # Chunks of 7 bytes split UTF-8 characters across pushes; the last input is too long.
+    inputs = [[t[at : at + 7] for at in range(0, len(t), 7)] for t in texts]
+    records = run_stream(binary, [*inputs, [b"z" * 600] * 2], input_bytes)
+    for text, (rc, data) in zip(texts, records[:-1], strict=True):
+        assert rc == 0
+        got = np.frombuffer(data, np.int8).reshape(CFG.seq_len, CFG.width)
         np.testing.assert_array_equal(got, device.host_input(CFG, text, SCALE, ZERO_POINT))
-    assert struct.unpack("<i", out.stdout[-size:][:4])[0] == -1
+    assert records[-1][0] == -1
 
 
 def test_torch_module_has_a_fixed_hash_and_a_trainable_projection() -> None:

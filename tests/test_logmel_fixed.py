@@ -2,7 +2,6 @@
 
 import io
 import shutil
-import struct
 import subprocess
 import wave
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from edgetx.frontends import logmel_fixed as lf
 from edgetx.frontends.logmel import LogMelConfig, logmel
 from edgetx.quant import quantize
+from tests.frontend_stream import build_stream, run_stream
 
 FRONTENDS_C = Path(lf.__file__).parents[1] / "codegen" / "frontends"
 CFG = LogMelConfig()
@@ -167,44 +167,12 @@ def test_unsupported_configs_and_scales_are_refused(tmp_path: Path) -> None:
         lf.logmel_log2(np.zeros(100, np.float32), CFG)
 
 
-STREAM_MAIN = r"""
-#include <stdio.h>
-#include "edgetx_frontend.h"
-#include "edgetx_logmel.h"
-
-/* stdin: u32 length + bytes per chunk; length 0 ends the clip: print rc and the input. */
-int main(void) {
-    static int8_t input[EDGETX_LOGMEL_N_FRAMES * EDGETX_LOGMEL_N_MELS];
-    static uint8_t chunk[70000];
-    uint32_t len;
-    int rc = 0;
-    edgetx_frontend_begin(input);
-    while (fread(&len, sizeof len, 1, stdin) == 1) {
-        if (len == 0) {
-            rc |= edgetx_frontend_end();
-            fwrite(&rc, sizeof rc, 1, stdout);
-            fwrite(input, sizeof input, 1, stdout);
-            edgetx_frontend_begin(input);
-            rc = 0;
-        } else if (len > sizeof chunk || fread(chunk, 1, len, stdin) != len) {
-            return 1;
-        } else {
-            rc |= edgetx_frontend_push(chunk, len);
-        }
-    }
-    return 0;
-}
-"""
-
-
 def test_streaming_front_end_equals_the_whole_clip(tmp_path: Path) -> None:
     from edgetx.frontends import device
 
     device.write_c(CFG, SCALE, ZERO_POINT, tmp_path)
-    (tmp_path / "main.c").write_text(STREAM_MAIN)
-    sources = sorted(str(p) for p in tmp_path.glob("*.c"))
-    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", f"-I{tmp_path}"]
-    subprocess.run([*cmd, *sources, "-o", str(tmp_path / "stream")], check=True)
+    input_bytes = CFG.n_frames * CFG.n_mels
+    binary = build_stream(tmp_path, input_bytes)
     clips = synthetic_clips()[[4, 5, 9]]
     cases = [
         (clips[0], [992]),  # exactly two hops per chunk
@@ -212,22 +180,18 @@ def test_streaming_front_end_equals_the_whole_clip(tmp_path: Path) -> None:
         (clips[2][:9000], [4096]),  # short clip: zero-padded on the device
         (np.concatenate([clips[0], clips[1][:3000]]), [6000]),  # long clip: trimmed
     ]
-    stdin = b""
+    inputs = []
     for clip, sizes in cases:
-        raw, at, k = device.raw_bytes(CFG, clip), 0, 0
+        raw, at, chunks = device.raw_bytes(CFG, clip), 0, []
         while at < len(raw):
-            size = 2 * sizes[k % len(sizes)]
-            stdin += struct.pack("<I", len(raw[at : at + size])) + raw[at : at + size]
-            at, k = at + size, k + 1
-        stdin += struct.pack("<I", 0)
-    stdin += struct.pack("<I", 3) + b"abc" + struct.pack("<I", 0)  # odd byte count
-    out = subprocess.run([str(tmp_path / "stream")], input=stdin, capture_output=True, check=True)
-    size = 4 + CFG.n_frames * CFG.n_mels
-    assert len(out.stdout) == size * (len(cases) + 1)
-    for k, (clip, _) in enumerate(cases):
-        record = out.stdout[k * size : (k + 1) * size]
-        assert struct.unpack("<i", record[:4])[0] == 0
-        got = np.frombuffer(record[4:], np.int8).reshape(CFG.n_frames, CFG.n_mels)
+            size = 2 * sizes[len(chunks) % len(sizes)]
+            chunks.append(raw[at : at + size])
+            at += size
+        inputs.append(chunks)
+    records = run_stream(binary, [*inputs, [b"abc"]], input_bytes)  # odd byte count last
+    for (clip, _), (rc, data) in zip(cases, records[:-1], strict=True):
+        assert rc == 0
+        got = np.frombuffer(data, np.int8).reshape(CFG.n_frames, CFG.n_mels)
         expected = device.host_input(CFG, device.raw_bytes(CFG, clip), SCALE, ZERO_POINT)
         np.testing.assert_array_equal(got, expected)
-    assert struct.unpack("<i", out.stdout[-size:][:4])[0] == -1
+    assert records[-1][0] == -1
