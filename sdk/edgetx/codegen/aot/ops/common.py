@@ -172,3 +172,9 @@ def bmm_shape(op: Operator, lhs: Tensor, rhs: Tensor) -> BmmShape:
         rows * depth if lhs_batches > 1 else 0, depth * cols if rhs_batches > 1 else 0,
         depth_stride, col_stride,
     )  # fmt: skip
+
+
+def smmlar_round_zp(shift: int, out_zp: int) -> int:
+    """The constant of the SMMLAR requantization (edgetx_rt_binary.h, edgetx_rt_matmul.h) for a
+    right shift (shift < 0): 2^(r - 1) for the rounding plus the output zero point times 2^r."""
+    return (2 * out_zp + 1) << (-shift - 1)

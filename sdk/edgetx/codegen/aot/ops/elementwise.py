@@ -19,6 +19,7 @@ from edgetx.codegen.aot.ops.common import (
     c_ints,
     qrange,
     scale,
+    smmlar_round_zp,
     strides,
     zero_point,
 )
@@ -184,8 +185,7 @@ def _sum_table(
         e = [v - (y - zy) * q for y, v in zip(range(-128, 128), scaled, strict=True)]
         if min(e) >= -128 and max(e) <= 127:
             k2 = 2 * ((-zx << (left - 1)) - zy * q)
-            r = -so
-            params = [int(swap), 2 * q, k2, mo, (1 << (r - 1)) + zero_point(out) * (1 << r), r]
+            params = [int(swap), 2 * q, k2, mo, smmlar_round_zp(so, zero_point(out)), -so]
             return params, e
     return None
 

@@ -14,6 +14,7 @@ from edgetx.codegen.aot.ops.common import (
     c_array,
     fc_multipliers,
     scale,
+    smmlar_round_zp,
     zero_point,
 )
 from edgetx.errors import UnsupportedModel
@@ -30,11 +31,6 @@ PACK_COLS = 4
 X4_MAX_DEPTH = 64
 X4_SHIFTS = range(-22, 0)
 X4_MAX_SUM = 1 << 30
-
-
-def x4_round_zp(shift: int, out_zp: int) -> int:
-    """The requantization constant of the 4-row kernels: rounding and output zero point."""
-    return (2 * out_zp + 1) << (-shift - 1)
 
 
 def pack_weights(w: np.ndarray) -> np.ndarray:
@@ -105,7 +101,7 @@ def _fully_connected_x4(
     padded = np.zeros((out_depth, -(-depth // 4) * 4), np.int8)
     padded[:, :depth] = w.data.reshape(out_depth, depth)
     words = padded.view("<i4").astype(np.int64)
-    round_zp = [x4_round_zp(s, zero_point(out)) for s in shift]
+    round_zp = [smmlar_round_zp(s, zero_point(out)) for s in shift]
     stream = np.concatenate(
         [
             np.column_stack([2 * bias]),
@@ -138,7 +134,7 @@ def emit_batch_matmul(ctx: Context, op: Operator, name: str) -> Emitted:
             f"static const etx_bmm_x4_params {name}_p = {{{g.batches}, {g.rows}, {g.depth}, "
             f"{g.cols}, {g.lhs_stride}, {g.rhs_stride}, {g.depth_stride}, {g.col_stride}, "
             f"{zero_point(lhs)}, {zero_point(rhs)}, {mult}, "
-            f"{x4_round_zp(shift, zero_point(out))}}};"
+            f"{smmlar_round_zp(shift, zero_point(out))}}};"
         ]
         call = (
             f"etx_batch_matmul_x4(&{name}_p, {ctx.ptr(op.inputs[0])}, "

@@ -89,9 +89,7 @@ static inline int32_t etx_in_once(const etx_in_rq *q, int32_t x) {
 static inline int32_t etx_out2(const etx_rq2 *q, int32_t acc2) {
   const int32_t ra = q->h2 + (acc2 >> 31);
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-  int32_t t;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(acc2), "r"(q->mult), "r"(ra));
-  return __ssat(t >> q->r, 8);
+  return __ssat(etx_smmlar(acc2, q->mult, ra) >> q->r, 8);
 #else
   const int64_t sum = (int64_t)acc2 * q->mult + (int64_t)ra * ((int64_t)1 << 32) + 0x80000000LL;
   return clamp32((int32_t)(sum >> 32) >> q->r, -128, 127);
@@ -101,9 +99,7 @@ static inline int32_t etx_out2(const etx_rq2 *q, int32_t acc2) {
 /* The same for acc2 >= 0 (a square): no sign to correct. */
 static inline int32_t etx_out2_pos(const etx_rq2 *q, int32_t acc2) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-  int32_t t;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(t) : "r"(acc2), "r"(q->mult), "r"(q->h2));
-  return __ssat(t >> q->r, 8);
+  return __ssat(etx_smmlar(acc2, q->mult, q->h2) >> q->r, 8);
 #else
   return etx_out2(q, acc2);
 #endif

@@ -29,6 +29,25 @@ static inline int32_t etx_rdbpot(int32_t x, int exponent) {
   return (x >> exponent) + ((x & mask) > threshold);
 }
 
+/* Top word of acc * 2^32 + a * b, rounded (SMMLAR; Arm DSP only), and of a * b (SMMULR). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+static inline int32_t etx_smmlar(int32_t a, int32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+
+static inline int32_t etx_smmulr(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#else
+static inline int32_t etx_smmulr(int32_t a, int32_t b) {
+  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+#endif
+
 /* MultiplyByQuantizedMultiplier. */
 static inline int32_t etx_mbqm(int32_t x, int32_t multiplier, int shift) {
   const int left = shift & ~(shift >> 31); /* max(shift, 0), without a branch */

@@ -36,19 +36,6 @@ static int clz32(uint32_t x) {
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Top word of acc * 2^32 + a * b, rounded (SMMLAR), and of a * b (SMMULR). */
-static inline int32_t smmlar(int32_t a, int32_t b, int32_t acc) {
-  int32_t r;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-  return r;
-}
-
-static inline int32_t smmulr(int32_t a, int32_t b) {
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-}
-
 static inline uint32_t load32(const int8_t *p) {
   uint32_t w;
   memcpy(&w, p, sizeof w); /* one LDR: unaligned access is fine on these cores */
@@ -165,10 +152,6 @@ static inline void outputs_lanes(const uint32_t *e, int32_t n4, int32_t scale2, 
                    : [end] "r"(end), [s] "r"(scale2), [p] "r"(pot)
                    : "cc", "memory");
 }
-#else
-static inline int32_t smmulr(int32_t a, int32_t b) {
-  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
-}
 #endif
 
 /* gemmlowp's one_over_one_plus_x_for_x_in_0_1 in Q0.31 for a in [0, 2^31), as TFLM computes
@@ -179,17 +162,17 @@ static inline int32_t smmulr(int32_t a, int32_t b) {
 static inline int32_t newton_step(int32_t half_denominator, int32_t x) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
   /* 2 * half_denominator - 2^32 fits in an int32; adding x * 2^32 restores the product. */
-  const int32_t hdx = smmlar((int32_t)((uint32_t)half_denominator << 1), x, x);
+  const int32_t hdx = etx_smmlar((int32_t)((uint32_t)half_denominator << 1), x, x);
 #else
   const int32_t hdx = (int32_t)(((int64_t)half_denominator * x + (1 << 30)) >> 31);
 #endif
-  return x + smmulr(x, ((1 << 29) - hdx) * 2) * 4;
+  return x + etx_smmulr(x, ((1 << 29) - hdx) * 2) * 4;
 }
 
 static inline int32_t one_over_one_plus_x(uint32_t a) {
   const int32_t half_denominator = (int32_t)((a + 0x80000000u) >> 1);
   /* 48/17 - 32/17 * d in Q2.29; the second product doubled for the rounding high multiply. */
-  int32_t x = 1515870810 + smmulr(half_denominator, -2021161080);
+  int32_t x = 1515870810 + etx_smmulr(half_denominator, -2021161080);
   x = newton_step(half_denominator, x);
   x = newton_step(half_denominator, x);
   x = newton_step(half_denominator, x);
@@ -221,7 +204,7 @@ static softmax_row softmax_row_of(uint32_t sum) {
 /* TFLM's output for exponential e before the zero point, in [0, 256]. */
 static inline int32_t softmax_out(const softmax_row *r, uint32_t e) {
   const int32_t scaled = (int32_t)(((uint64_t)r->scale * e + (1u << 30)) >> 31);
-  return smmulr(scaled, r->pot);
+  return etx_smmulr(scaled, r->pot);
 }
 
 /* Exponentials of up to SOFTMAX_SAVED elements of a row are kept for the output pass, on the
@@ -292,7 +275,7 @@ static void softmax_lanes(const etx_softmax_params *p, const uint32_t *table, co
     }
     for (int32_t c = 0; c < tail; ++c) {
       const int32_t e = (int32_t)exp_of(table, last, max - xt[c]);
-      const int32_t v = smmulr(smmlar(scale2, e, e), row.pot) - 128;
+      const int32_t v = etx_smmulr(etx_smmlar(scale2, e, e), row.pot) - 128;
       y[4 * n4 + c] = (int8_t)(v > 127 ? 127 : v);
     }
   }
