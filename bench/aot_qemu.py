@@ -203,8 +203,9 @@ def _read_profile(board, elf: Path) -> tuple[int, int, dict[int, int]]:
 def _macs_of(model_dir: Path, opcodes: tuple[str, ...]) -> int:
     """MACs of the steps holding any of opcodes."""
     model = load_model(model_dir / "model.tflite")
-    ctx = Context(model, plan_memory(model).offsets)
-    chosen = [s for s in steps(model) if any(op.opcode in opcodes for op in s.ops)]
+    model_steps = steps(model)
+    ctx = Context(model, plan_memory(model, model_steps).offsets)
+    chosen = [s for s in model_steps if any(op.opcode in opcodes for op in s.ops)]
     return sum(emit_step(ctx, s).macs for s in chosen)
 
 
